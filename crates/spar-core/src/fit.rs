@@ -1,0 +1,256 @@
+//! Fitting a [`Calibration`] from labelled examples: L2-regularised logistic regression for the
+//! dimension model (shared weights, one bias per dimension), ridge regression for the score, and
+//! cut-points chosen to maximise quadratic weighted kappa. Deterministic: same data, same weights.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::Analysis;
+use crate::grade::{Calibration, DIM_FEATURES, SCORE_FEATURES, score_features, sigmoid};
+use crate::metrics::{Confusion, qwk};
+use crate::taxonomy::{Dimension, Level};
+
+/// One labelled dimension decision.
+#[derive(Debug, Clone)]
+pub struct DimExample {
+    pub dimension: Dimension,
+    pub x: [f32; DIM_FEATURES],
+    pub covered: bool,
+}
+
+/// One labelled answer.
+#[derive(Debug, Clone)]
+pub struct ScoreExample {
+    pub score: u8,
+    pub level: Level,
+    /// Per applicable dimension: (dimension, features).
+    pub dims: Vec<(Dimension, [f32; DIM_FEATURES])>,
+    pub analysis: Analysis,
+}
+
+/// Fits the logistic dimension model with Newton-free gradient descent (small data: a few
+/// thousand rows, a few dozen parameters).
+pub fn fit_dimensions(data: &[DimExample], l2: f32, iters: usize) -> (Vec<f32>, BTreeMap<Dimension, f32>, f32) {
+    let mut w = vec![0f32; DIM_FEATURES];
+    let dims: Vec<Dimension> = {
+        let mut v: Vec<Dimension> = data.iter().map(|e| e.dimension).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut b: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 0.0)).collect();
+    let mut global = 0f32;
+    let n = data.len().max(1) as f32;
+    let lr = 0.5f32;
+    // Adam-like per-parameter step sizes keep it stable without tuning.
+    let mut gw2 = vec![1e-8f32; DIM_FEATURES];
+    let mut gb2: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 1e-8)).collect();
+    let mut gg2 = 1e-8f32;
+    for _ in 0..iters {
+        let mut gw = vec![0f32; DIM_FEATURES];
+        let mut gb: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 0.0)).collect();
+        let mut gg = 0f32;
+        for e in data {
+            let z = global + b[&e.dimension] + w.iter().zip(&e.x).map(|(a, x)| a * x).sum::<f32>();
+            let err = sigmoid(z) - if e.covered { 1.0 } else { 0.0 };
+            for (g, x) in gw.iter_mut().zip(&e.x) {
+                *g += err * x;
+            }
+            *gb.get_mut(&e.dimension).expect("dimension seen") += err;
+            gg += err;
+        }
+        for (i, g) in gw.iter_mut().enumerate() {
+            *g = *g / n + l2 * w[i];
+            gw2[i] += *g * *g;
+            w[i] -= lr * *g / gw2[i].sqrt();
+        }
+        for d in &dims {
+            // Per-dimension offsets are shrunk harder: few examples each.
+            let g = gb[d] / n + 4.0 * l2 * b[d];
+            *gb2.get_mut(d).expect("dimension seen") += g * g;
+            *b.get_mut(d).expect("dimension seen") -= lr * g / gb2[d].sqrt();
+        }
+        let g = gg / n;
+        gg2 += g * g;
+        global -= lr * g / gg2.sqrt();
+    }
+    let bias: BTreeMap<Dimension, f32> = b.into_iter().map(|(d, v)| (d, v + global)).collect();
+    (w, bias, global)
+}
+
+/// The threshold on P(covered) that maximises macro-F1 while keeping the false-criticism rate
+/// (called missing, actually covered) at or under `max_false_criticism` when possible.
+pub fn pick_threshold(probs: &[(f32, bool)], max_false_criticism: f64) -> f32 {
+    let mut best = (f64::MIN, 0.5f32);
+    for step in 10..=90 {
+        let t = step as f32 / 100.0;
+        let mut c = Confusion::default();
+        for (p, y) in probs {
+            c.add(*p >= t, *y);
+        }
+        let covered = c.tp + c.fn_;
+        let false_crit = if covered == 0 { 0.0 } else { c.fn_ as f64 / covered as f64 };
+        let f1 = c.macro_f1().unwrap_or(0.0);
+        let penalty = if false_crit > max_false_criticism { (false_crit - max_false_criticism) * 2.0 } else { 0.0 };
+        let objective = f1 - penalty;
+        if objective > best.0 + 1e-9 {
+            best = (objective, t);
+        }
+    }
+    best.1
+}
+
+/// Ridge regression `y ≈ b + w·x`.
+pub fn ridge(xs: &[[f32; SCORE_FEATURES]], ys: &[f32], l2: f64) -> (Vec<f32>, f32) {
+    let p = SCORE_FEATURES + 1;
+    let mut a = vec![vec![0f64; p]; p];
+    let mut v = vec![0f64; p];
+    for (x, y) in xs.iter().zip(ys) {
+        let mut row = vec![1.0f64];
+        row.extend(x.iter().map(|v| *v as f64));
+        for i in 0..p {
+            v[i] += row[i] * *y as f64;
+            for j in 0..p {
+                a[i][j] += row[i] * row[j];
+            }
+        }
+    }
+    for (i, r) in a.iter_mut().enumerate().skip(1) {
+        r[i] += l2;
+    }
+    let sol = solve(a, v).unwrap_or_else(|| vec![0.0; p]);
+    (sol[1..].iter().map(|x| *x as f32).collect(), sol[0] as f32)
+}
+
+/// Gaussian elimination with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, piv);
+        b.swap(col, piv);
+        for r in 0..n {
+            if r != col {
+                let f = a[r][col] / a[col][col];
+                for c in col..n {
+                    a[r][c] -= f * a[col][c];
+                }
+                b[r] -= f * b[col];
+            }
+        }
+    }
+    Some((0..n).map(|i| b[i] / a[i][i]).collect())
+}
+
+/// Cut-points on a continuous score that maximise QWK against `labels` (coordinate ascent from
+/// the midpoints 1.5…4.5).
+pub fn fit_cutpoints(raw: &[f32], labels: &[u8]) -> [f32; 4] {
+    let mut cuts = [1.5f32, 2.5, 3.5, 4.5];
+    let score = |c: &[f32; 4]| {
+        let pred: Vec<u8> = raw.iter().map(|r| 1 + c.iter().filter(|x| *r >= **x).count() as u8).collect();
+        qwk(&pred, labels, 5).unwrap_or(-1.0)
+    };
+    let mut best = score(&cuts);
+    for _ in 0..6 {
+        for i in 0..4 {
+            let lo = if i == 0 { 0.0 } else { cuts[i - 1] + 0.01 };
+            let hi = if i == 3 { 6.0 } else { cuts[i + 1] - 0.01 };
+            let mut t = lo;
+            while t <= hi {
+                let mut c = cuts;
+                c[i] = t;
+                let s = score(&c);
+                if s > best + 1e-9 {
+                    best = s;
+                    cuts = c;
+                }
+                t += 0.02;
+            }
+        }
+    }
+    cuts
+}
+
+/// Fits a full calibration.
+pub fn fit(dim_data: &[DimExample], score_data: &[ScoreExample], signals: &str, note: &str) -> Calibration {
+    let (w, bias_map, global) = fit_dimensions(dim_data, 0.01, 1500);
+    let mut cal = Calibration {
+        signals: signals.to_string(),
+        dim_weights: w,
+        dim_bias: bias_map,
+        bias: global,
+        threshold: 0.5,
+        score_weights: vec![0.0; SCORE_FEATURES],
+        score_bias: 3.0,
+        cutpoints: [1.5, 2.5, 3.5, 4.5],
+        fitted_on: note.to_string(),
+    };
+    let probs: Vec<(f32, bool)> =
+        dim_data.iter().map(|e| (cal.p_covered(e.dimension, &e.x), e.covered)).collect();
+    cal.threshold = pick_threshold(&probs, 0.10);
+    let xs: Vec<[f32; SCORE_FEATURES]> = score_data
+        .iter()
+        .map(|s| {
+            let ps: Vec<f32> = s.dims.iter().map(|(d, x)| cal.p_covered(*d, x)).collect();
+            score_features(&s.analysis, &ps, cal.threshold, s.level)
+        })
+        .collect();
+    let ys: Vec<f32> = score_data.iter().map(|s| s.score as f32).collect();
+    let (sw, sb) = ridge(&xs, &ys, 0.5);
+    cal.score_weights = sw;
+    cal.score_bias = sb;
+    let raw: Vec<f32> = xs.iter().map(|x| cal.raw_score(x)).collect();
+    let labels: Vec<u8> = score_data.iter().map(|s| s.score).collect();
+    cal.cutpoints = fit_cutpoints(&raw, &labels);
+    cal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logistic_regression_separates_a_clear_signal() {
+        let mut data = Vec::new();
+        for i in 0..200 {
+            let mut x = [0f32; DIM_FEATURES];
+            x[0] = (i % 10) as f32 / 10.0;
+            data.push(DimExample { dimension: Dimension::Complexity, x, covered: i % 10 >= 5 });
+        }
+        let (w, b, _) = fit_dimensions(&data, 0.001, 3000);
+        assert!(w[0] > 3.0, "{w:?}");
+        let p = |v: f32| {
+            let mut x = [0f32; DIM_FEATURES];
+            x[0] = v;
+            sigmoid(b[&Dimension::Complexity] + w[0] * x[0])
+        };
+        assert!(p(0.9) > 0.8 && p(0.1) < 0.2);
+    }
+
+    #[test]
+    fn ridge_recovers_a_line() {
+        let xs: Vec<[f32; SCORE_FEATURES]> = (0..50)
+            .map(|i| {
+                let mut x = [0f32; SCORE_FEATURES];
+                x[0] = i as f32 / 50.0;
+                x[1] = ((i * 7) % 11) as f32 / 11.0;
+                x
+            })
+            .collect();
+        let ys: Vec<f32> = xs.iter().map(|x| 1.0 + 4.0 * x[0] - 2.0 * x[1]).collect();
+        let (w, b) = ridge(&xs, &ys, 1e-6);
+        assert!((w[0] - 4.0).abs() < 1e-2 && (w[1] + 2.0).abs() < 1e-2 && (b - 1.0).abs() < 1e-2, "{w:?} {b}");
+    }
+
+    #[test]
+    fn cutpoints_improve_kappa() {
+        // Raw scores systematically too high by 0.8.
+        let labels: Vec<u8> = (0..100).map(|i| 1 + (i % 5) as u8).collect();
+        let raw: Vec<f32> = labels.iter().map(|l| *l as f32 + 0.8).collect();
+        let c = fit_cutpoints(&raw, &labels);
+        let pred: Vec<u8> = raw.iter().map(|r| 1 + c.iter().filter(|x| *r >= **x).count() as u8).collect();
+        assert!((qwk(&pred, &labels, 5).unwrap() - 1.0).abs() < 1e-9);
+    }
+}
