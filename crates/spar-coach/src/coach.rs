@@ -1,0 +1,550 @@
+//! The coach: grades answers (deterministic analysis + the model's checklist probabilities,
+//! combined by the fitted calibration), chooses what to push back on, and writes follow-ups and
+//! critiques. Works without a model: the bank's follow-ups and templated prose stand in.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use spar_bank::{Bank, PassageSource};
+use spar_core::analysis::{Analysis, Reference, analyze, design_stages};
+use spar_core::critique::{self, Coverage, Critique, CritiqueInputs};
+use spar_core::grade::{Calibration, ModelSignals, Verdict, grade};
+use spar_core::question::{FollowUpWhen, Question};
+use spar_core::taxonomy::{Dimension, Kind, Level};
+use spar_llm::{Cancel, Llm, Params, TokenSink};
+
+use crate::calibration::{Calibrations, PushbackPriors};
+use crate::prompts;
+use crate::{Error, Result};
+
+/// A question as asked, resolved against the bank.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub kind: Kind,
+    pub level: Level,
+    pub text: String,
+    /// The bank question it corresponds to, if any.
+    pub question: Option<Question>,
+    /// How sure the match is (1.0: by id).
+    pub confidence: f32,
+}
+
+impl Asked {
+    /// Dimensions that apply: the bank question's when matched confidently, else the kind's.
+    pub fn dimensions(&self) -> Vec<Dimension> {
+        match &self.question {
+            Some(q) if self.confidence >= 0.8 => q.dimensions.clone(),
+            _ => self.kind.dimensions().to_vec(),
+        }
+    }
+
+    pub fn not_applicable(&self) -> Vec<Dimension> {
+        let d = self.dimensions();
+        self.kind.dimensions().iter().copied().filter(|x| !d.contains(x)).collect()
+    }
+
+    fn reference(&self) -> Reference<'_> {
+        let use_kp = self.confidence >= 0.35;
+        Reference {
+            kind: self.kind,
+            level: self.level,
+            question: &self.text,
+            dimensions: self.dimensions(),
+            key_points: match (&self.question, use_kp) {
+                (Some(q), true) => q.key_points.iter().collect(),
+                _ => Vec::new(),
+            },
+            reference_answer: match (&self.question, use_kp) {
+                (Some(q), true) => &q.reference_answer,
+                _ => "",
+            },
+            scenario: self.question.as_ref().and_then(|q| q.scenario.as_ref()),
+        }
+    }
+}
+
+/// Everything the grader concluded about one answer.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub analysis: Analysis,
+    pub verdict: Verdict,
+    pub models: BTreeMap<Dimension, ModelSignals>,
+    pub threshold: f32,
+    pub grading_ms: f64,
+}
+
+impl Assessment {
+    pub fn p(&self, d: Dimension) -> f32 {
+        self.verdict.p_covered.iter().find(|x| x.0 == d).map(|x| x.1).unwrap_or(0.0)
+    }
+}
+
+/// A follow-up question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pushback {
+    pub dimension: Dimension,
+    pub text: String,
+    /// "bank", "template" or "model:<id>".
+    pub source: String,
+    /// Set when no model was used, to say so.
+    pub notice: Option<String>,
+    /// Milliseconds to the first streamed piece.
+    pub first_token_ms: f64,
+}
+
+/// What the coach may use the model for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoachOptions {
+    /// Yes/no checklist probabilities per dimension.
+    pub llm_checks: bool,
+    /// Model-written follow-ups.
+    pub llm_pushback: bool,
+    /// Model-written critique summary.
+    pub llm_summary: bool,
+}
+
+impl Default for CoachOptions {
+    fn default() -> Self {
+        Self { llm_checks: true, llm_pushback: true, llm_summary: true }
+    }
+}
+
+/// The interview coach.
+pub struct Coach {
+    pub bank: Arc<Bank>,
+    llm: Option<(Arc<Llm>, String)>,
+    session: Mutex<Option<spar_llm::Session>>,
+    cal: Calibration,
+    priors: PushbackPriors,
+    pub options: CoachOptions,
+}
+
+impl std::fmt::Debug for Coach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coach").field("model", &self.model_id()).field("signals", &self.cal.signals).finish()
+    }
+}
+
+fn content_terms(s: &str) -> Vec<String> {
+    const STOP: &[&str] = &[
+        "the", "and", "for", "you", "your", "with", "how", "what", "would", "that", "this", "are", "from", "into", "when",
+        "design", "system", "walk", "through", "tell", "about", "time", "explain",
+    ];
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3 && !STOP.contains(w))
+        .map(|w| w.chars().take(6).collect())
+        .collect()
+}
+
+impl Coach {
+    /// A coach over `bank`, with an optional model `(llm, id)` and the calibrations shipped with
+    /// spar (the one matching the model is used; deterministic otherwise).
+    pub fn new(bank: Arc<Bank>, llm: Option<(Arc<Llm>, String)>, cals: &Calibrations) -> Self {
+        let (cal, priors) = cals.for_model(llm.as_ref().map(|(_, id)| id.as_str()));
+        let session = llm.as_ref().map(|(l, _)| l.new_session());
+        Self { bank, llm, session: Mutex::new(session), cal, priors, options: CoachOptions::default() }
+    }
+
+    /// Replaces the calibration (fitting and tests).
+    pub fn with_calibration(mut self, cal: Calibration) -> Self {
+        self.cal = cal;
+        self
+    }
+
+    pub fn calibration(&self) -> &Calibration {
+        &self.cal
+    }
+
+    pub fn model_id(&self) -> Option<&str> {
+        self.llm.as_ref().map(|(_, id)| id.as_str())
+    }
+
+    pub fn has_model(&self) -> bool {
+        self.llm.is_some()
+    }
+
+    /// Whether the calibration in use was fitted with model signals.
+    fn uses_model_signals(&self) -> bool {
+        self.llm.is_some() && self.options.llm_checks && self.cal.signals != "deterministic"
+    }
+
+    /// Resolves a question: by bank id when given, else the closest bank question of the kind.
+    pub fn resolve(&self, text: &str, kind: Kind, level: Level, question_id: Option<&str>) -> Asked {
+        if let Some(q) = question_id.and_then(|id| self.bank.get(id)) {
+            return Asked { kind, level, text: text.to_string(), question: Some(q.clone()), confidence: 1.0 };
+        }
+        let Some(hit) = self.bank.nearest(text, Some(kind)) else {
+            return Asked { kind, level, text: text.to_string(), question: None, confidence: 0.0 };
+        };
+        let asked: Vec<String> = content_terms(text);
+        let target: std::collections::HashSet<String> =
+            content_terms(&format!("{} {} {}", hit.question.title, hit.question.prompt, hit.question.topics.join(" ")))
+                .into_iter()
+                .collect();
+        let overlap = if asked.is_empty() {
+            0.0
+        } else {
+            asked.iter().filter(|t| target.contains(*t)).count() as f32 / asked.len() as f32
+        };
+        Asked { kind, level, text: text.to_string(), question: Some(hit.question.clone()), confidence: overlap }
+    }
+
+    /// The model's P(yes) for each dimension's checklist item.
+    fn model_checks(&self, asked: &Asked, answer: &str, dims: &[Dimension]) -> Result<BTreeMap<Dimension, ModelSignals>> {
+        let mut out = BTreeMap::new();
+        let Some((llm, _)) = &self.llm else { return Ok(out) };
+        let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+        let session = guard.get_or_insert_with(|| llm.new_session());
+        let yes = candidates(llm, &["Yes", " Yes", "yes"]);
+        let no = candidates(llm, &["No", " No", "no"]);
+        if yes.is_empty() || no.is_empty() {
+            return Ok(out);
+        }
+        // Only the cleaned, guarded text reaches the model.
+        let safe = spar_core::analysis::guard::strip(&spar_core::analysis::text::clean(answer)).text;
+        for d in dims {
+            let msgs = prompts::check(&asked.text, &safe, *d);
+            let tokens = llm.chat_tokens(&msgs)?;
+            let mut choices = yes.clone();
+            choices.extend(no.iter().cloned());
+            let p = session.score_choices(&tokens, &choices)?;
+            let p_yes: f32 = p[..yes.len()].iter().sum();
+            out.insert(*d, ModelSignals { llm_yes: Some(p_yes), similarity: None });
+        }
+        Ok(out)
+    }
+
+    /// The raw signals of an answer: deterministic analysis, plus the model's checklist
+    /// probabilities when `with_model` and a model is loaded.
+    pub fn signals(&self, asked: &Asked, answer: &str, with_model: bool) -> Result<(Analysis, BTreeMap<Dimension, ModelSignals>)> {
+        let reference = asked.reference();
+        let analysis = analyze(answer, &reference);
+        let models = if with_model && self.llm.is_some() && !analysis.flags.empty {
+            self.model_checks(asked, answer, &reference.dimensions)?
+        } else {
+            BTreeMap::new()
+        };
+        Ok((analysis, models))
+    }
+
+    /// Grades an answer.
+    pub fn assess(&self, asked: &Asked, answer: &str) -> Result<Assessment> {
+        let t0 = Instant::now();
+        let (analysis, models) = self.signals(asked, answer, self.uses_model_signals())?;
+        let verdict = grade(&analysis, &models, asked.level, &self.cal);
+        Ok(Assessment {
+            analysis,
+            verdict,
+            models,
+            threshold: self.cal.threshold,
+            grading_ms: t0.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// The dimension to push back on: the most important one the answer lacks (system design
+    /// in stage order), or where depth would separate a 4 from a 5 when nothing is missing.
+    pub fn target(&self, asked: &Asked, a: &Assessment, already: &[Dimension]) -> Dimension {
+        let dims = asked.dimensions();
+        let open: Vec<Dimension> = dims.iter().copied().filter(|d| !already.contains(d)).collect();
+        let pool = if open.is_empty() { dims.clone() } else { open };
+        let missing: Vec<Dimension> = pool.iter().copied().filter(|d| a.p(*d) < a.threshold).collect();
+        if a.analysis.flags.empty || a.analysis.flags.off_topic {
+            return pool[0];
+        }
+        if asked.kind == Kind::SystemDesign {
+            // Stage-aware: requirements before anything else, then the stages in order.
+            if let Some(d) = missing.iter().copied().min_by_key(|d| stage_rank(*d)) {
+                return d;
+            }
+        } else if !missing.is_empty() {
+            return *missing
+                .iter()
+                .max_by(|x, y| {
+                    let s = |d: Dimension| self.priors.weight(asked.kind, d) * (1.0 - a.p(d));
+                    s(**x).total_cmp(&s(**y))
+                })
+                .expect("non-empty");
+        }
+        let depth = [Dimension::DeepDive, Dimension::Tradeoffs, Dimension::FailureModes, Dimension::Resilience, Dimension::RootCause, Dimension::Reflection, Dimension::EdgeCases];
+        pool.iter()
+            .copied()
+            .filter(|d| depth.contains(d))
+            .min_by(|x, y| a.p(*x).total_cmp(&a.p(*y)))
+            .unwrap_or_else(|| *pool.iter().min_by(|x, y| a.p(**x).total_cmp(&a.p(**y))).expect("dimensions"))
+    }
+
+    /// A bank follow-up for `dim`, best matching the verdict and the answer's words.
+    pub fn bank_follow_up(&self, asked: &Asked, a: &Assessment, dim: Dimension, used: &[String]) -> Option<String> {
+        let q = asked.question.as_ref().filter(|_| asked.confidence >= 0.35)?;
+        let state = match a.p(dim) {
+            p if p >= a.threshold => FollowUpWhen::Covered,
+            _ if a.analysis.dim(dim).is_some_and(|s| s.strong > 0 || s.kp_hits > 0) => FollowUpWhen::Partial,
+            _ => FollowUpWhen::Missing,
+        };
+        let answer_terms: std::collections::HashSet<String> = content_terms(&a.analysis.text.clean).into_iter().collect();
+        q.follow_ups
+            .iter()
+            .filter(|f| f.dimension == dim && !used.contains(&f.text))
+            .max_by_key(|f| {
+                let fit = match (f.when, state) {
+                    (w, s) if w == s => 3,
+                    (FollowUpWhen::Any, _) => 2,
+                    (FollowUpWhen::Partial, FollowUpWhen::Missing) | (FollowUpWhen::Missing, FollowUpWhen::Partial) => 1,
+                    _ => 0,
+                };
+                let overlap = content_terms(&f.text).iter().filter(|t| answer_terms.contains(*t)).count();
+                fit * 100 + overlap
+            })
+            .map(|f| f.text.clone())
+    }
+
+    /// Writes the next follow-up, streaming it into `sink`. `transcript` is the item so far as
+    /// (is_candidate, text) pairs, ending with the candidate's latest answer.
+    pub fn pushback(
+        &self,
+        asked: &Asked,
+        transcript: &[(bool, String)],
+        a: &Assessment,
+        already: &[Dimension],
+        used: &[String],
+        sink: &mut dyn TokenSink,
+        cancel: &Cancel,
+    ) -> Result<Pushback> {
+        let t0 = Instant::now();
+        let dim = self.target(asked, a, already);
+        let exemplar = self.bank_follow_up(asked, a, dim, used);
+        if let (Some((llm, id)), true) = (&self.llm, self.options.llm_pushback) {
+            let mut examples: Vec<String> = exemplar.iter().cloned().collect();
+            examples.extend(template(dim, asked.kind, a).into_iter().map(str::to_string));
+            let msgs = prompts::pushback(asked.kind, asked.level, &asked.text, transcript, dim, &examples);
+            let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+            let session = guard.get_or_insert_with(|| llm.new_session());
+            let mut first: Option<f64> = None;
+            let mut buf = String::new();
+            let params = Params { max_tokens: 60, temperature: 0.7, top_p: Some(0.9), seed: 7, repeat_penalty: 1.1, ..Params::default() };
+            let mut relay = |piece: &str| {
+                if first.is_none() {
+                    first = Some(t0.elapsed().as_secs_f64() * 1e3);
+                }
+                buf.push_str(piece);
+                sink.text(piece);
+            };
+            let g = session.chat(&msgs, &params, &mut relay, cancel)?;
+            let text = tidy_question(&g.text);
+            if is_usable_question(&text) {
+                return Ok(Pushback {
+                    dimension: dim,
+                    text,
+                    source: format!("model:{id}"),
+                    notice: g.notice,
+                    first_token_ms: first.unwrap_or(0.0),
+                });
+            }
+            // The model rambled or answered instead of asking: fall back, and say so.
+            let fallback = exemplar.clone().unwrap_or_else(|| template(dim, asked.kind, a)[0].to_string());
+            sink.text("\n");
+            sink.text(&fallback);
+            return Ok(Pushback {
+                dimension: dim,
+                text: fallback,
+                source: "bank".into(),
+                notice: Some("The model's follow-up was not a usable question; using the question bank's instead.".into()),
+                first_token_ms: first.unwrap_or(0.0),
+            });
+        }
+        let (text, source) = match exemplar {
+            Some(t) => (t, "bank"),
+            None => (template(dim, asked.kind, a)[0].to_string(), "template"),
+        };
+        sink.text(&text);
+        Ok(Pushback {
+            dimension: dim,
+            text,
+            source: source.into(),
+            notice: Some(if self.llm.is_none() {
+                "No model is loaded, so this follow-up comes from the question bank (`spar models fetch` to enable the interviewer model).".into()
+            } else {
+                "Model follow-ups are off; this one comes from the question bank.".into()
+            }),
+            first_token_ms: t0.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// The full critique of an answer (the whole transcript for multi-turn items).
+    pub fn critique(&self, asked: &Asked, answer: &str, a: &Assessment, cancel: &Cancel) -> Result<Critique> {
+        let not_applicable = asked.not_applicable();
+        let mut inp = CritiqueInputs {
+            answer,
+            kind: asked.kind,
+            level: asked.level,
+            question_id: asked.question.as_ref().filter(|_| asked.confidence >= 0.8).map(|q| q.id.clone()),
+            key_points: asked.reference().key_points,
+            not_applicable,
+            threshold: a.threshold,
+            improved_passage: String::new(),
+            graded_by: match (&self.llm, self.uses_model_signals()) {
+                (Some((_, id)), true) => format!("deterministic + {id}"),
+                _ => "deterministic".into(),
+            },
+        };
+        let mut c = critique::build(&a.analysis, &a.verdict, &inp);
+        c.improved_passage = self.improved_passage(asked, &c);
+        inp.improved_passage = c.improved_passage.clone();
+        if let (Some((llm, _)), true) = (&self.llm, self.options.llm_summary) {
+            if !c.flags.empty && !c.flags.off_topic {
+                let covered = c.covered();
+                let missing = c.not_covered();
+                let points: Vec<String> = asked
+                    .question
+                    .as_ref()
+                    .filter(|_| asked.confidence >= 0.35)
+                    .map(|q| {
+                        q.key_points.iter().filter(|k| missing.contains(&k.dimension)).map(|k| k.text.clone()).collect()
+                    })
+                    .unwrap_or_default();
+                let msgs = prompts::summary(&asked.text, asked.level, c.score, &covered, &missing, &points);
+                let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+                let session = guard.get_or_insert_with(|| llm.new_session());
+                let params = Params { max_tokens: 90, temperature: 0.3, seed: 11, repeat_penalty: 1.1, ..Params::default() };
+                let g = session.chat(&msgs, &params, &mut spar_llm::NoSink, cancel)?;
+                let text = g.text.trim();
+                if text.split_whitespace().count() >= 8 {
+                    c.summary = format!("{} {}", c.summary, text);
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The reference passage that best shows the top gap, phrased as an example.
+    fn improved_passage(&self, asked: &Asked, c: &Critique) -> String {
+        let Some(q) = asked.question.as_ref().filter(|_| asked.confidence >= 0.35) else {
+            return c
+                .dimensions
+                .iter()
+                .find(|d| d.coverage != Coverage::Covered)
+                .map(|d| critique::advice(d.dimension).to_string())
+                .unwrap_or_default();
+        };
+        let gap = c
+            .dimensions
+            .iter()
+            .filter(|d| d.coverage != Coverage::Covered)
+            .min_by_key(|d| (d.coverage == Coverage::Partial, stage_rank(d.dimension)))
+            .map(|d| d.dimension);
+        let Some(gap) = gap else {
+            return format!("A strong answer, for comparison: {}", first_sentences(&q.reference_answer, 2));
+        };
+        let query: String = q
+            .key_points
+            .iter()
+            .filter(|k| k.dimension == gap)
+            .map(|k| format!("{} {}", k.text, k.aliases.join(" ")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let query = if query.is_empty() { gap.criterion().to_string() } else { query };
+        let passages = self.bank.grounding(q, &query, 6);
+        let best = passages.iter().find(|p| p.source == PassageSource::ReferenceAnswer).or_else(|| passages.first());
+        match best {
+            Some(p) => format!("On {}, a strong answer says something like: “{}”", gap.label().to_lowercase(), p.text),
+            None => critique::advice(gap).to_string(),
+        }
+    }
+}
+
+fn first_sentences(text: &str, n: usize) -> String {
+    spar_bank::sentences(text).into_iter().take(n).collect::<Vec<_>>().join(" ")
+}
+
+/// Token ids of each spelling of a one-word choice that is a single token.
+fn candidates(llm: &Llm, spellings: &[&str]) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    for s in spellings {
+        if let Ok(ids) = llm.tokenizer.encode(s, false) {
+            if ids.len() == 1 && !out.contains(&ids) {
+                out.push(ids);
+            }
+        }
+    }
+    out
+}
+
+/// System design stages in interview order.
+pub fn stage_rank(d: Dimension) -> usize {
+    use Dimension::*;
+    match d {
+        Requirements => 0,
+        Estimation => 1,
+        Architecture => 2,
+        DataModel => 3,
+        DeepDive => 4,
+        FailureModes => 5,
+        Tradeoffs => 6,
+        _ => 7,
+    }
+}
+
+fn tidy_question(s: &str) -> String {
+    let s = s.trim().trim_matches('"').trim();
+    let s = s.strip_prefix("Follow-up:").or_else(|| s.strip_prefix("Question:")).unwrap_or(s).trim();
+    // Keep the first question if the model asked several.
+    match s.find('?') {
+        Some(i) => s[..=i].trim().to_string(),
+        None => s.lines().next().unwrap_or("").trim().to_string(),
+    }
+}
+
+fn is_usable_question(s: &str) -> bool {
+    let words = s.split_whitespace().count();
+    s.ends_with('?') && (4..=45).contains(&words)
+}
+
+/// Generic follow-ups per dimension, used when the question is not in the bank. System design
+/// ones follow the stages: requirements before boxes, then scale, then failure.
+pub fn template(d: Dimension, kind: Kind, a: &Assessment) -> Vec<&'static str> {
+    use Dimension::*;
+    let stages = if kind == Kind::SystemDesign { design_stages(&a.analysis) } else { Vec::new() };
+    let drew_boxes = stages.contains(&Architecture);
+    match d {
+        Requirements if drew_boxes => vec!["Before the boxes: what are the requirements, and what is the read/write ratio?"],
+        Requirements => vec!["Before we design anything: what exactly must this system do, for how many users, and how fast?"],
+        Estimation => vec!["Put numbers on it: how many requests per second at peak, and how much storage after a year?"],
+        Architecture => vec!["Walk me through one request end to end: which components does it touch?"],
+        DataModel => vec!["What does the data model look like — the tables or documents, their keys and indexes?"],
+        DeepDive if drew_boxes => vec!["What if writes spike 10× during a launch — which component breaks first, and what do you do?"],
+        DeepDive => vec!["Pick the hardest component and go one level deeper: how exactly does it work?"],
+        Tradeoffs => vec!["What alternative did you reject there, and what does your choice cost you?"],
+        FailureModes => vec!["What happens on a cache stampede, or when your primary database fails over?"],
+        Clarify => vec!["Before coding: what assumptions are you making about the input?"],
+        Approach => vec!["What is the algorithm, concretely, and why does it work better than brute force?"],
+        Complexity => vec!["What are the time and space complexities of that, and why?"],
+        EdgeCases => vec!["What inputs would break that? Walk me through the edge cases."],
+        Correctness => vec!["Convince me it is correct: what invariant holds at each step?"],
+        Testing => vec!["Which test cases would you write first, and why those?"],
+        HttpSemantics => vec!["Which method and status codes would you use for that, exactly?"],
+        Security => vec!["Who is allowed to call this, and how do you enforce it?"],
+        Reliability => vec!["The client times out and retries — what happens to the second request?"],
+        Evolution => vec!["Next year you need to change this response. How do you do it without breaking existing clients?"],
+        ErrorHandling => vec!["What does the client receive when this fails, and how should it react?"],
+        Situation => vec!["Can you make it concrete: which company, team and system was this?"],
+        Task => vec!["What were you personally responsible for in that?"],
+        Action => vec!["What did you do yourself — not the team — step by step?"],
+        Result => vec!["How did it end? What changed, and can you put a number on it?"],
+        Specificity => vec!["Can you give me the actual numbers, names or dates?"],
+        Ownership => vec!["Which decision there was yours, and what would you own if it had gone wrong?"],
+        Reflection => vec!["Looking back, what would you do differently?"],
+        TriageOrder => vec!["Customers are affected right now — what is the very first thing you do, and why that first?"],
+        Signals => vec!["Which exact dashboard, metric or log would you open first?"],
+        Hypotheses => vec!["What is your leading hypothesis, and how would you confirm or rule it out?"],
+        Mitigation => vec!["How do you stop the bleeding in the next five minutes, before you know the root cause?"],
+        Communication => vec!["Who have you told so far, and what did you tell them?"],
+        RootCause => vec!["Latency is back to normal. How do you make sure this never pages anyone again?"],
+        Consistency => vec!["The second service fails after the first committed. How does the data end up consistent?"],
+        Resilience => vec!["The downstream service starts timing out. What protects your service from going down with it?"],
+        Observability => vec!["A request is slow somewhere across six services. How do you find which hop?"],
+        Experience => vec!["Have you run this in production? What went wrong, and what did you change afterwards?"],
+    }
+}

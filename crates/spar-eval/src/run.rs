@@ -1,0 +1,98 @@
+//! Running the coach over an eval set: critique and first pushback for every item, written to
+//! `predictions.jsonl` one line at a time so an interrupted run resumes where it stopped.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use spar_coach::Coach;
+use spar_llm::{Cancel, NoSink};
+
+use crate::item::EvalItem;
+use crate::report::{PredictedPushback, Prediction};
+use crate::{Error, Result};
+
+/// Predictions already in `path` (a resumed run).
+pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
+    };
+    let mut out = Vec::new();
+    for line in BufReader::new(f).lines() {
+        let line = line.map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+        // A line cut by a crash is ignored; its item runs again.
+        if let Ok(p) = serde_json::from_str::<Prediction>(&line) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Predicts one item.
+pub fn predict(coach: &Coach, item: &EvalItem, cancel: &Cancel) -> Result<Prediction> {
+    let t0 = Instant::now();
+    let asked = coach.resolve(&item.question, item.kind, item.level, item.question_id.as_deref());
+    let a = coach.assess(&asked, &item.answer)?;
+    let c = coach.critique(&asked, &item.answer, &a, cancel)?;
+    let pb = coach.pushback(&asked, &[(true, item.answer.clone())], &a, &[], &[], &mut NoSink, cancel)?;
+    let covered = c.covered();
+    let na = c.not_applicable.clone();
+    let missing = item.kind.dimensions().iter().copied().filter(|d| !covered.contains(d) && !na.contains(d)).collect();
+    let mut critique = c.summary.clone();
+    for g in &c.gaps {
+        critique.push_str("\n- ");
+        critique.push_str(g);
+    }
+    Ok(Prediction {
+        id: item.id.clone(),
+        score: c.score,
+        covered,
+        missing,
+        na,
+        pushback: PredictedPushback { dimension: pb.dimension, text: pb.text },
+        critique,
+        latency_ms: t0.elapsed().as_millis() as u64,
+    })
+}
+
+/// Runs every item not yet in `out/predictions.jsonl`, appending as it goes; `progress` is
+/// called after each item with (done, total). Returns all predictions for `items`.
+pub fn run(
+    coach: &Coach,
+    items: &[EvalItem],
+    out: &Path,
+    progress: &mut dyn FnMut(usize, usize, &Prediction),
+    cancel: &Cancel,
+) -> Result<Vec<Prediction>> {
+    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.to_path_buf(), source: e })?;
+    let path = out.join("predictions.jsonl");
+    let wanted: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    let mut preds: Vec<Prediction> = read_predictions(&path)?.into_iter().filter(|p| wanted.contains(p.id.as_str())).collect();
+    let done: HashSet<String> = preds.iter().map(|p| p.id.clone()).collect();
+    // Rewrite the file with only the kept, complete lines, then append.
+    {
+        let mut f = File::create(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        for p in &preds {
+            writeln!(f, "{}", serde_json::to_string(p).expect("prediction serialises")).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        }
+    }
+    let mut f = OpenOptions::new().append(true).open(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+    let total = items.len();
+    let mut n = preds.len();
+    for item in items.iter().filter(|i| !done.contains(&i.id)) {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let p = predict(coach, item, cancel)?;
+        writeln!(f, "{}", serde_json::to_string(&p).expect("prediction serialises")).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        f.flush().map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        n += 1;
+        progress(n, total, &p);
+        preds.push(p);
+    }
+    Ok(preds)
+}
