@@ -30,6 +30,8 @@ pub enum ModelsCmd {
     Rm { id: String },
     /// Print the models folder.
     Dir,
+    /// Show a model file's metadata: architecture, shape, tensor types, tokenizer.
+    Info { model: String },
 }
 
 /// Where and how to run a model.
@@ -164,6 +166,30 @@ pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
     let reg = registry()?;
     match cmd {
         ModelsCmd::Dir => println!("{}", reg.dir.display()),
+        ModelsCmd::Info { model } => {
+            let path = resolve(Some(model))?;
+            let g = spar_llm::gguf::Gguf::open(&path)?;
+            let config = spar_llm::model::Config::from_gguf(&g)?;
+            println!("{}", path.display());
+            println!("  name          {}", g.get("general.name").and_then(|v| v.as_str()).unwrap_or("?"));
+            println!("  architecture  {}  ({} layers, {} hidden, {} heads / {} KV heads, head dim {}, ffn {})",
+                config.arch.id(), config.n_layer, config.n_embd, config.n_head, config.n_head_kv, config.head_dim, config.n_ff);
+            println!("  parameters    ~{:.0}M · vocab {} · trained context {}", config.params() as f64 / 1e6, config.vocab, config.train_ctx);
+            println!("  tokenizer     {} / pre {}", g.get("tokenizer.ggml.model").and_then(|v| v.as_str()).unwrap_or("?"),
+                g.get("tokenizer.ggml.pre").and_then(|v| v.as_str()).unwrap_or("default"));
+            let mut types: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
+            for t in &g.tensors {
+                let e = types.entry(t.ty.name()).or_default();
+                e.0 += 1;
+                e.1 += t.size;
+            }
+            for (ty, (n, bytes)) in types {
+                println!("  {ty:<6} {n:>4} tensors {:>9.1} MB", bytes as f64 / 1e6);
+            }
+            if let Some(t) = g.tensor("token_embd.weight") {
+                println!("  token_embd    {} {:?}; output {}", t.ty, t.dims, g.tensor("output.weight").map(|o| o.ty.name()).unwrap_or("tied to embedding"));
+            }
+        }
         ModelsCmd::List => {
             let ram = registry::total_ram_mb();
             println!("models folder: {}", reg.dir.display());

@@ -5,41 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use spar_core::grade::Calibration;
-use spar_core::taxonomy::{Dimension, Kind};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/calibrations.rs"));
 }
 
-/// How strongly each missing dimension deserves the first follow-up, per kind.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PushbackPriors {
-    pub weights: BTreeMap<Kind, BTreeMap<Dimension, f32>>,
-}
-
-impl PushbackPriors {
-    /// The fitted weight, or a default that prefers the kind's core dimensions.
-    pub fn weight(&self, kind: Kind, d: Dimension) -> f32 {
-        if let Some(w) = self.weights.get(&kind).and_then(|m| m.get(&d)) {
-            return *w;
-        }
-        default_weight(kind, d)
-    }
-}
-
-fn default_weight(kind: Kind, d: Dimension) -> f32 {
-    use Dimension::*;
-    let order: &[Dimension] = match kind {
-        Kind::Algorithm => &[Approach, Complexity, Correctness, EdgeCases, Testing, Clarify],
-        Kind::SystemDesign => &[Requirements, Estimation, Architecture, DataModel, DeepDive, FailureModes, Tradeoffs],
-        Kind::ApiDesign => &[HttpSemantics, Reliability, Security, ErrorHandling, Evolution, Tradeoffs],
-        Kind::Behavioral => &[Action, Result, Ownership, Specificity, Reflection, Situation, Task],
-        Kind::Production => &[Mitigation, Signals, TriageOrder, Hypotheses, Communication, RootCause],
-        Kind::Microservices => &[Consistency, Resilience, Observability, Tradeoffs, Experience],
-    };
-    let i = order.iter().position(|x| *x == d).unwrap_or(order.len());
-    1.0 - 0.08 * i as f32
-}
+pub use spar_core::pushback::PushbackPriors;
 
 /// A calibration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

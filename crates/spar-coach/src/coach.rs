@@ -16,6 +16,7 @@ use spar_core::taxonomy::{Dimension, Kind, Level};
 use spar_llm::{Cancel, Llm, Params, TokenSink};
 
 use crate::calibration::{Calibrations, PushbackPriors};
+use spar_core::pushback::stage_rank;
 use crate::prompts;
 use crate::{Error, Result};
 
@@ -103,11 +104,13 @@ pub struct CoachOptions {
     pub llm_pushback: bool,
     /// Model-written critique summary.
     pub llm_summary: bool,
+    /// The language the interviewer speaks (model-written text only), e.g. "Japanese".
+    pub language: Option<&'static str>,
 }
 
 impl Default for CoachOptions {
     fn default() -> Self {
-        Self { llm_checks: true, llm_pushback: true, llm_summary: true }
+        Self { llm_checks: true, llm_pushback: true, llm_summary: true, language: None }
     }
 }
 
@@ -249,31 +252,9 @@ impl Coach {
     pub fn target(&self, asked: &Asked, a: &Assessment, already: &[Dimension]) -> Dimension {
         let dims = asked.dimensions();
         let open: Vec<Dimension> = dims.iter().copied().filter(|d| !already.contains(d)).collect();
-        let pool = if open.is_empty() { dims.clone() } else { open };
-        let missing: Vec<Dimension> = pool.iter().copied().filter(|d| a.p(*d) < a.threshold).collect();
-        if a.analysis.flags.empty || a.analysis.flags.off_topic {
-            return pool[0];
-        }
-        if asked.kind == Kind::SystemDesign {
-            // Stage-aware: requirements before anything else, then the stages in order.
-            if let Some(d) = missing.iter().copied().min_by_key(|d| stage_rank(*d)) {
-                return d;
-            }
-        } else if !missing.is_empty() {
-            return *missing
-                .iter()
-                .max_by(|x, y| {
-                    let s = |d: Dimension| self.priors.weight(asked.kind, d) * (1.0 - a.p(d));
-                    s(**x).total_cmp(&s(**y))
-                })
-                .expect("non-empty");
-        }
-        let depth = [Dimension::DeepDive, Dimension::Tradeoffs, Dimension::FailureModes, Dimension::Resilience, Dimension::RootCause, Dimension::Reflection, Dimension::EdgeCases];
-        pool.iter()
-            .copied()
-            .filter(|d| depth.contains(d))
-            .min_by(|x, y| a.p(*x).total_cmp(&a.p(*y)))
-            .unwrap_or_else(|| *pool.iter().min_by(|x, y| a.p(**x).total_cmp(&a.p(**y))).expect("dimensions"))
+        let pool = if open.is_empty() { dims } else { open };
+        let nothing = a.analysis.flags.empty || a.analysis.flags.off_topic;
+        spar_core::pushback::choose(asked.kind, &pool, &|d| a.p(d), a.threshold, nothing, &self.priors)
     }
 
     /// A bank follow-up for `dim`, best matching the verdict and the answer's words.
@@ -319,7 +300,7 @@ impl Coach {
         if let (Some((llm, id)), true) = (&self.llm, self.options.llm_pushback) {
             let mut examples: Vec<String> = exemplar.iter().cloned().collect();
             examples.extend(template(dim, asked.kind, a).into_iter().map(str::to_string));
-            let msgs = prompts::pushback(asked.kind, asked.level, &asked.text, transcript, dim, &examples);
+            let msgs = prompts::pushback(asked.kind, asked.level, &asked.text, transcript, dim, &examples, self.options.language);
             let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
             let session = guard.get_or_insert_with(|| llm.new_session());
             let mut first: Option<f64> = None;
@@ -405,7 +386,7 @@ impl Coach {
                         q.key_points.iter().filter(|k| missing.contains(&k.dimension)).map(|k| k.text.clone()).collect()
                     })
                     .unwrap_or_default();
-                let msgs = prompts::summary(&asked.text, asked.level, c.score, &covered, &missing, &points);
+                let msgs = prompts::summary(&asked.text, asked.level, c.score, &covered, &missing, &points, self.options.language);
                 let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
                 let session = guard.get_or_insert_with(|| llm.new_session());
                 let params = Params { max_tokens: 90, temperature: 0.3, seed: 11, repeat_penalty: 1.1, ..Params::default() };
@@ -470,21 +451,6 @@ fn candidates(llm: &Llm, spellings: &[&str]) -> Vec<Vec<u32>> {
         }
     }
     out
-}
-
-/// System design stages in interview order.
-pub fn stage_rank(d: Dimension) -> usize {
-    use Dimension::*;
-    match d {
-        Requirements => 0,
-        Estimation => 1,
-        Architecture => 2,
-        DataModel => 3,
-        DeepDive => 4,
-        FailureModes => 5,
-        Tradeoffs => 6,
-        _ => 7,
-    }
 }
 
 fn tidy_question(s: &str) -> String {

@@ -25,6 +25,7 @@ pub mod critique;
 pub mod fit;
 pub mod grade;
 pub mod metrics;
+pub mod pushback;
 pub mod question;
 pub mod select;
 pub mod session;

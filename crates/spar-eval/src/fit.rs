@@ -6,6 +6,7 @@ use spar_coach::{CalibrationFile, Coach, PushbackPriors};
 use spar_core::fit::{DimExample, ScoreExample, fit};
 use spar_core::grade::{Verdict, dim_features, grade};
 use spar_core::metrics::qwk;
+use spar_core::pushback::choose;
 use spar_core::taxonomy::{Dimension, Kind};
 
 use crate::Result;
@@ -47,21 +48,47 @@ pub fn fit_calibration(
     let note = format!("{} items of the calibration split, signals: {signals}", items.len());
     let cal = fit(&dim_data, &score_data, signals, &note);
 
-    // Pushback priors: how often a missing dimension is the one labelled for the follow-up.
+    // Pushback priors: how often a missing dimension is among those labelled for the follow-up.
     let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
     for item in items {
         for d in &item.labels.missing {
             let e = counts.entry(item.kind).or_default().entry(*d).or_insert((0.0, 0.0));
             e.1 += 1.0;
-            if item.labels.pushback.first() == Some(d) {
+            if item.labels.pushback.contains(d) {
                 e.0 += 1.0;
             }
         }
     }
     let weights = counts
         .into_iter()
-        .map(|(k, m)| (k, m.into_iter().map(|(d, (hit, n))| (d, (hit + 0.5) / (n + 2.0))).collect()))
+        .map(|(k, m)| (k, m.into_iter().map(|(d, (hit, n))| (d, (hit + 1.0) / (n + 2.0))).collect()))
         .collect();
+    // How strongly the grader's certainty should weigh against the priors: the exponent that
+    // targets best on this split.
+    let mut priors = PushbackPriors { weights, sharpness: 2.0 };
+    let mut best = (-1.0f64, 2.0f32);
+    for sharpness in [0.5f32, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0] {
+        priors.sharpness = sharpness;
+        let mut hits = 0usize;
+        let mut total = 0usize;
+        for (item, s) in items.iter().zip(&score_data) {
+            if item.labels.pushback.is_empty() {
+                continue;
+            }
+            total += 1;
+            let pool: Vec<Dimension> = s.dims.iter().map(|(d, _)| *d).collect();
+            let p = |d: Dimension| s.dims.iter().find(|x| x.0 == d).map(|(d, x)| cal.p_covered(*d, x)).unwrap_or(0.0);
+            let nothing = s.analysis.flags.empty || s.analysis.flags.off_topic;
+            if item.labels.pushback.contains(&choose(item.kind, &pool, &p, cal.threshold, nothing, &priors)) {
+                hits += 1;
+            }
+        }
+        let rate = hits as f64 / total.max(1) as f64;
+        if rate > best.0 + 1e-9 {
+            best = (rate, sharpness);
+        }
+    }
+    priors.sharpness = best.1;
 
     // In-sample agreement, for the record.
     let preds: Vec<u8> = score_data
@@ -76,6 +103,7 @@ pub fn fit_calibration(
         "items": items.len(),
         "dimension_examples": dim_data.len(),
         "in_sample_qwk_deterministic_path": qwk(&labels, &preds, 5),
+        "in_sample_pushback_targeting": best.0,
     });
-    Ok(CalibrationFile { calibration: cal, pushback: PushbackPriors { weights }, fit_report })
+    Ok(CalibrationFile { calibration: cal, pushback: priors, fit_report })
 }

@@ -32,8 +32,25 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
     Ok(out)
 }
 
+/// Per-item grader internals, written to `debug.jsonl` beside the predictions for analysis.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Debug {
+    pub id: String,
+    pub p_covered: Vec<(spar_core::taxonomy::Dimension, f32)>,
+    pub llm_yes: Vec<(spar_core::taxonomy::Dimension, f32)>,
+    pub raw_score: f32,
+    pub bank_match: Option<String>,
+    pub match_confidence: f32,
+    pub flags: spar_core::analysis::Flags,
+}
+
 /// Predicts one item.
 pub fn predict(coach: &Coach, item: &EvalItem, cancel: &Cancel) -> Result<Prediction> {
+    predict_debug(coach, item, cancel).map(|(p, _)| p)
+}
+
+/// Predicts one item, with the grader's internals.
+pub fn predict_debug(coach: &Coach, item: &EvalItem, cancel: &Cancel) -> Result<(Prediction, Debug)> {
     let t0 = Instant::now();
     let asked = coach.resolve(&item.question, item.kind, item.level, item.question_id.as_deref());
     let a = coach.assess(&asked, &item.answer)?;
@@ -47,7 +64,16 @@ pub fn predict(coach: &Coach, item: &EvalItem, cancel: &Cancel) -> Result<Predic
         critique.push_str("\n- ");
         critique.push_str(g);
     }
-    Ok(Prediction {
+    let debug = Debug {
+        id: item.id.clone(),
+        p_covered: a.verdict.p_covered.clone(),
+        llm_yes: a.models.iter().filter_map(|(d, m)| m.llm_yes.map(|p| (*d, p))).collect(),
+        raw_score: a.verdict.raw_score,
+        bank_match: asked.question.as_ref().map(|q| q.id.clone()),
+        match_confidence: asked.confidence,
+        flags: a.analysis.flags.clone(),
+    };
+    let prediction = Prediction {
         id: item.id.clone(),
         score: c.score,
         covered,
@@ -56,7 +82,8 @@ pub fn predict(coach: &Coach, item: &EvalItem, cancel: &Cancel) -> Result<Predic
         pushback: PredictedPushback { dimension: pb.dimension, text: pb.text },
         critique,
         latency_ms: t0.elapsed().as_millis() as u64,
-    })
+    };
+    Ok((prediction, debug))
 }
 
 /// Runs every item not yet in `out/predictions.jsonl`, appending as it goes; `progress` is
@@ -81,13 +108,16 @@ pub fn run(
         }
     }
     let mut f = OpenOptions::new().append(true).open(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+    let dpath = out.join("debug.jsonl");
+    let mut dbg = OpenOptions::new().create(true).append(true).open(&dpath).map_err(|e| Error::Io { path: dpath.clone(), source: e })?;
     let total = items.len();
     let mut n = preds.len();
     for item in items.iter().filter(|i| !done.contains(&i.id)) {
         if cancel.is_cancelled() {
             break;
         }
-        let p = predict(coach, item, cancel)?;
+        let (p, d) = predict_debug(coach, item, cancel)?;
+        writeln!(dbg, "{}", serde_json::to_string(&d).expect("debug serialises")).map_err(|e| Error::Io { path: dpath.clone(), source: e })?;
         writeln!(f, "{}", serde_json::to_string(&p).expect("prediction serialises")).map_err(|e| Error::Io { path: path.clone(), source: e })?;
         f.flush().map_err(|e| Error::Io { path: path.clone(), source: e })?;
         n += 1;

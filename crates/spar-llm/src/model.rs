@@ -14,6 +14,7 @@ use candle_core::{D, DType, Device, Module, Tensor};
 use crate::gguf::{GgmlType, Gguf, TensorInfo};
 use crate::quant::convert::{self, supported};
 use crate::quant::linear::QMatMulOp;
+use crate::quant::convert::Runtime;
 use crate::quant::{QWeight, to_runtime};
 use crate::{Error, Result};
 
@@ -242,7 +243,7 @@ pub enum Logits {
 pub struct Model {
     pub config: Config,
     device: Device,
-    embed: Linear,
+    embed: Embedding,
     layers: Vec<Layer>,
     norm: Tensor,
     output: Linear,
@@ -338,7 +339,7 @@ impl Loader<'_> {
 
     /// A `rows × cols` matrix; `permute_heads` reorders rows of rotary projections from the
     /// interleaved to the half-split rope layout (`Some(head_dim)`).
-    fn matrix(&mut self, name: &str, rows: usize, cols: usize, permute_heads: Option<usize>) -> Result<Linear> {
+    fn matrix(&mut self, name: &str, rows: usize, cols: usize, permute_heads: Option<usize>) -> Result<Mat> {
         let t = self.info(name)?.clone();
         if t.dims.len() != 2 || t.dims[0] as usize != cols || t.dims[1] as usize != rows {
             return Err(self.bad(format!("tensor `{name}` has shape {:?}, expected [{cols}, {rows}]", t.dims)));
@@ -352,15 +353,34 @@ impl Loader<'_> {
             if !stats.exact {
                 self.requantized.push(format!("{name} ({})", t.ty));
             }
-            Ok(Linear::Cpu(Arc::new(QWeight::new(rows, cols, rt))))
+            Ok(Mat::Cpu { rt, rows, cols })
         } else {
             let storage = QStorage::from_data(std::borrow::Cow::Owned(bytes), &self.opts.device, candle_dtype(t.ty))?;
             let q = QTensor::new(storage, (rows, cols))?;
-            Ok(Linear::Candle(QMatMul::from_arc(Arc::new(q))?))
+            Ok(Mat::Candle(QMatMul::from_arc(Arc::new(q))?))
         }
     }
 
-    fn proj(&mut self, w: &str, b: Option<&str>, rows: usize, cols: usize, permute: Option<usize>) -> Result<Proj> {
+    /// The token embedding: raw file bytes on the CPU (rows are dequantised on lookup), so it
+    /// costs no more memory than in the file.
+    fn embedding(&mut self, rows: usize, cols: usize) -> Result<Embedding> {
+        let t = self.info("token_embd.weight")?.clone();
+        if self.opts.device.is_cpu() {
+            if t.dims.len() != 2 || t.dims[0] as usize != cols || t.dims[1] as usize != rows {
+                return Err(self.bad(format!("token_embd.weight has shape {:?}, expected [{cols}, {rows}]", t.dims)));
+            }
+            let bytes = self.raw(&t)?;
+            let row_bytes = cols / t.ty.block_elems() * t.ty.block_bytes();
+            Ok(Embedding::Raw { ty: t.ty, bytes, row_bytes, cols })
+        } else {
+            match self.matrix("token_embd.weight", rows, cols, None)? {
+                Mat::Candle(m) => Ok(Embedding::Candle(m)),
+                Mat::Cpu { .. } => unreachable!("non-CPU devices load candle tensors"),
+            }
+        }
+    }
+
+    fn proj(&mut self, w: &str, b: Option<&str>, rows: usize, cols: usize, permute: Option<usize>) -> Result<PendingProj> {
         let bias = match b {
             Some(b) => {
                 let v = self.optional_vector(b, rows)?;
@@ -371,7 +391,7 @@ impl Loader<'_> {
             }
             None => None,
         };
-        Ok(Proj { w: self.matrix(w, rows, cols, permute)?, bias })
+        Ok(PendingProj { w: self.matrix(w, rows, cols, permute)?, bias })
     }
 }
 
@@ -399,37 +419,100 @@ fn permute_bias(b: &Tensor, head_dim: usize) -> Result<Tensor> {
     Ok(Tensor::from_vec(out, v.len(), b.device())?)
 }
 
-fn fuse(parts: Vec<Proj>) -> Vec<Proj> {
-    let ws: Vec<&QWeight> = parts
+/// A matrix as loaded, before it is packed (CPU) or wrapped (other devices).
+enum Mat {
+    Cpu { rt: Runtime, rows: usize, cols: usize },
+    Candle(QMatMul),
+}
+
+impl Mat {
+    fn finish(self) -> Linear {
+        match self {
+            Mat::Cpu { rt, rows, cols } => Linear::Cpu(Arc::new(QWeight::new(rows, cols, rt))),
+            Mat::Candle(m) => Linear::Candle(m),
+        }
+    }
+}
+
+struct PendingProj {
+    w: Mat,
+    bias: Option<Tensor>,
+}
+
+impl PendingProj {
+    fn finish(self) -> Proj {
+        Proj { w: self.w.finish(), bias: self.bias }
+    }
+}
+
+/// Fuses projections that read the same input (q|k|v, gate|up) into one matrix when they share
+/// a CPU format: one pass over the activations instead of three.
+fn fuse(parts: Vec<PendingProj>) -> Vec<Proj> {
+    let rts: Option<Vec<(&Runtime, usize, usize)>> = parts
         .iter()
-        .filter_map(|p| match &p.w {
-            Linear::Cpu(w) => Some(w.as_ref()),
-            Linear::Candle(_) => None,
+        .map(|p| match &p.w {
+            Mat::Cpu { rt, rows, cols } => Some((rt, *rows, *cols)),
+            Mat::Candle(_) => None,
         })
         .collect();
-    if ws.len() != parts.len() {
-        return parts;
-    }
-    let Some(w) = QWeight::concat(&ws) else { return parts };
+    let fused = rts.and_then(|v| {
+        let cols = v[0].2;
+        if v.iter().any(|x| x.2 != cols) {
+            return None;
+        }
+        let rows: usize = v.iter().map(|x| x.1).sum();
+        let rt = Runtime::concat(&v.iter().map(|x| x.0).collect::<Vec<_>>())?;
+        Some((rt, rows, cols))
+    });
+    let Some((rt, rows, cols)) = fused else {
+        return parts.into_iter().map(PendingProj::finish).collect();
+    };
     let bias = if parts.iter().all(|p| p.bias.is_none()) {
         None
     } else {
-        let bs: Option<Vec<Tensor>> = parts
+        let bs: candle_core::Result<Vec<Tensor>> = parts
             .iter()
-            .map(|p| match &p.bias {
-                Some(b) => Some(b.clone()),
-                None => match &p.w {
-                    Linear::Cpu(w) => Tensor::zeros(w.rows, DType::F32, &Device::Cpu).ok(),
-                    Linear::Candle(_) => None,
-                },
+            .map(|p| match (&p.bias, &p.w) {
+                (Some(b), _) => Ok(b.clone()),
+                (None, Mat::Cpu { rows, .. }) => Tensor::zeros(*rows, DType::F32, &Device::Cpu),
+                (None, Mat::Candle(_)) => unreachable!("fused parts are CPU matrices"),
             })
             .collect();
-        match bs.and_then(|b| Tensor::cat(&b, 0).ok()) {
-            Some(b) => Some(b),
-            None => return parts,
+        match bs.and_then(|b| Tensor::cat(&b, 0)) {
+            Ok(b) => Some(b),
+            Err(_) => return parts.into_iter().map(PendingProj::finish).collect(),
         }
     };
-    vec![Proj { w: Linear::Cpu(Arc::new(w)), bias }]
+    vec![Proj { w: Mat::Cpu { rt, rows, cols }.finish(), bias }]
+}
+
+/// The token embedding.
+#[derive(Debug)]
+enum Embedding {
+    /// File bytes; a row is dequantised on lookup.
+    Raw { ty: GgmlType, bytes: Vec<u8>, row_bytes: usize, cols: usize },
+    /// Shared with a tied output matrix.
+    Tied(Arc<QWeight>),
+    Candle(QMatMul),
+}
+
+impl Embedding {
+    fn size_in_bytes(&self) -> usize {
+        match self {
+            Embedding::Raw { bytes, .. } => bytes.len(),
+            Embedding::Tied(_) => 0,
+            Embedding::Candle(QMatMul::QTensor(q)) => q.storage_size_in_bytes(),
+            Embedding::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.elem_count() * t.dtype().size_in_bytes(),
+        }
+    }
+
+    fn rows(&self) -> usize {
+        match self {
+            Embedding::Raw { bytes, row_bytes, .. } => bytes.len() / row_bytes.max(&1),
+            Embedding::Tied(w) => w.rows,
+            Embedding::Candle(_) => usize::MAX,
+        }
+    }
 }
 
 impl Model {
@@ -448,14 +531,20 @@ impl Model {
             return Err(l.bad(format!("token_embd.weight has shape {:?}, expected [{e}, vocab]", embed_info.dims)));
         }
         let vocab = embed_info.dims[1] as usize;
-        let embed = l.matrix("token_embd.weight", vocab, e, None)?;
-        let output =
-            if g.tensor("output.weight").is_some() { l.matrix("output.weight", vocab, e, None)? } else { embed.clone() };
+        // A model without `output.weight` ties its output to the embedding: one copy serves both.
+        let (embed, output) = if g.tensor("output.weight").is_some() {
+            (l.embedding(vocab, e)?, l.matrix("output.weight", vocab, e, None)?.finish())
+        } else {
+            match l.matrix("token_embd.weight", vocab, e, None)?.finish() {
+                Linear::Cpu(w) => (Embedding::Tied(w.clone()), Linear::Cpu(w)),
+                Linear::Candle(m) => (Embedding::Candle(m.clone()), Linear::Candle(m)),
+            }
+        };
         let mut layers = Vec::with_capacity(c.n_layer);
         for i in 0..c.n_layer {
             let p = |s: &str| format!("blk.{i}.{s}");
             let qkv = if c.arch == Arch::Phi3 {
-                vec![l.proj(&p("attn_qkv.weight"), Some(&p("attn_qkv.bias")), q_rows + 2 * kv_rows, e, None)?]
+                vec![l.proj(&p("attn_qkv.weight"), Some(&p("attn_qkv.bias")), q_rows + 2 * kv_rows, e, None)?.finish()]
             } else {
                 let q = l.proj(&p("attn_q.weight"), Some(&p("attn_q.bias")), q_rows, e, permute)?;
                 let k = l.proj(&p("attn_k.weight"), Some(&p("attn_k.bias")), kv_rows, e, permute)?;
@@ -463,7 +552,7 @@ impl Model {
                 fuse(vec![q, k, v])
             };
             let gate_up = if c.arch == Arch::Phi3 {
-                vec![l.proj(&p("ffn_up.weight"), None, 2 * c.n_ff, e, None)?]
+                vec![l.proj(&p("ffn_up.weight"), None, 2 * c.n_ff, e, None)?.finish()]
             } else {
                 let gate = l.proj(&p("ffn_gate.weight"), None, c.n_ff, e, None)?;
                 let up = l.proj(&p("ffn_up.weight"), None, c.n_ff, e, None)?;
@@ -474,19 +563,16 @@ impl Model {
                 qkv,
                 q_norm: l.optional_vector(&p("attn_q_norm.weight"), hd)?,
                 k_norm: l.optional_vector(&p("attn_k_norm.weight"), hd)?,
-                wo: l.proj(&p("attn_output.weight"), Some(&p("attn_output.bias")), e, q_rows, None)?,
+                wo: l.proj(&p("attn_output.weight"), Some(&p("attn_output.bias")), e, q_rows, None)?.finish(),
                 ffn_norm: l.vector(&p("ffn_norm.weight"), e)?,
                 gate_up,
-                down: l.proj(&p("ffn_down.weight"), None, e, c.n_ff, None)?,
+                down: l.proj(&p("ffn_down.weight"), None, e, c.n_ff, None)?.finish(),
             });
         }
         let norm = l.vector("output_norm.weight", e)?;
         let max_ctx = opts.max_ctx.clamp(16, c.train_ctx.max(16));
         let (cos, sin) = rope_tables(c.rope_theta, hd, max_ctx, &opts.device)?;
-        let mut weight_bytes = embed.size_in_bytes();
-        if !matches!((&embed, &output), (Linear::Cpu(a), Linear::Cpu(b)) if Arc::ptr_eq(a, b)) {
-            weight_bytes += output.size_in_bytes();
-        }
+        let mut weight_bytes = embed.size_in_bytes() + output.size_in_bytes();
         for layer in &layers {
             for p in layer.qkv.iter().chain(&layer.gate_up).chain([&layer.wo, &layer.down]) {
                 weight_bytes += p.w.size_in_bytes();
@@ -519,19 +605,27 @@ impl Model {
     }
 
     fn embed_tokens(&self, tokens: &[u32]) -> Result<Tensor> {
+        let e = self.config.n_embd;
+        if let Some(t) = tokens.iter().find(|t| **t as usize >= self.embed.rows()) {
+            return Err(Error::Generation(format!("token id {t} is outside the vocabulary ({})", self.embed.rows())));
+        }
         match &self.embed {
-            Linear::Cpu(w) => {
-                let e = self.config.n_embd;
+            Embedding::Raw { ty, bytes, row_bytes, cols } => {
                 let mut out = vec![0f32; tokens.len() * e];
                 for (t, row) in tokens.iter().zip(out.chunks_exact_mut(e)) {
-                    if *t as usize >= w.rows {
-                        return Err(Error::Generation(format!("token id {t} is outside the vocabulary ({})", w.rows)));
-                    }
+                    let start = *t as usize * row_bytes;
+                    convert::dequantize(*ty, &bytes[start..start + row_bytes], &mut row[..*cols]);
+                }
+                Ok(Tensor::from_vec(out, (tokens.len(), e), &self.device)?)
+            }
+            Embedding::Tied(w) => {
+                let mut out = vec![0f32; tokens.len() * e];
+                for (t, row) in tokens.iter().zip(out.chunks_exact_mut(e)) {
                     w.row_into(*t as usize, row);
                 }
                 Ok(Tensor::from_vec(out, (tokens.len(), e), &self.device)?)
             }
-            Linear::Candle(m) => {
+            Embedding::Candle(m) => {
                 let ids = Tensor::new(tokens, &self.device)?;
                 Ok(m.embedding(&ids)?.to_dtype(DType::F32)?)
             }

@@ -26,7 +26,9 @@ fn raw(d: Dimension) -> (&'static [&'static str], &'static [&'static str]) {
             &["can i assume", "should i assume", "i'll assume", "i will assume", "i assume", "assuming that", "assumption*",
               "clarify", "clarifying question*", "is the input sorted", "can the input", "can there be", "are there duplicates",
               "what should * return", "what do we return", "what should happen", "input size", "how large is", "range of values",
-              "constraints", "negative numbers", "do we need to handle", "before i start", "let me confirm"],
+              "constraints", "negative numbers", "do we need to handle", "before i start", "let me confirm",
+              "i'd ask", "i would ask", "i d ask", "ask whether", "ask what", "ask if", "is it guaranteed", "are the values",
+              "are they", "can it be", "can they be", "is the list", "is the array", "do we care", "should it"],
             &["assume", "question", "ask", "sorted", "unicode", "ascii", "bounded", "up to"],
         ),
         Approach => (
@@ -34,7 +36,10 @@ fn raw(d: Dimension) -> (&'static [&'static str], &'static [&'static str]) {
               "heap", "priority queue", "min heap", "max heap", "bfs", "dfs", "breadth first", "depth first", "topological sort",
               "union find", "disjoint set", "dynamic programming", "memoiz*", "greedy", "trie", "stack", "deque",
               "monotonic", "prefix sum*", "linked list", "doubly linked", "dijkstra", "backtrack*", "quickselect", "bucket*",
-              "segment tree", "bit manipulation", "brute force", "sort the", "recursion", "recursive", "iterate", "counter"],
+              "segment tree", "bit manipulation", "brute force", "sort the", "sort them", "sort it", "sort by", "recursion",
+              "recursive", "iterate", "counter", "nested loop*", "every substring", "every pair", "all pairs",
+              "all substrings", "for each", "loop over", "walk the", "scan the", "merge sort", "quicksort", "graph",
+              "adjacency list", "in a set", "in a dictionary", "in a map", "hashset", "treemap", "ordereddict"],
             &["approach", "algorithm", "data structure", "idea", "solution", "loop", "array", "map", "set", "tree", "graph"],
         ),
         Complexity => (
@@ -54,7 +59,10 @@ fn raw(d: Dimension) -> (&'static [&'static str], &'static [&'static str]) {
         Correctness => (
             &["invariant", "proof", "prove", "correct because", "works because", "walk through", "walkthrough",
               "dry run", "trace through", "for example", "let's trace", "let me trace", "by induction", "terminates",
-              "loop invariant", "guarantees", "always holds", "counterexample", "why it works", "step by step"],
+              "loop invariant", "guarantees", "always holds", "counterexample", "why it works", "step by step",
+              "is always", "are always", "never", "at most once", "exactly once", "which means", "that is why",
+              "that's why", "so the answer", "this is correct", "it is correct", "because every", "because each",
+              "so for", "e g", "models the", "by construction", "holds because", "can never"],
             &["correct", "correctness", "example", "verify", "check", "ensures"],
         ),
         Testing => (

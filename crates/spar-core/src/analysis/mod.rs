@@ -325,6 +325,23 @@ fn structure(d: Dimension, text: &Text, sentences: &[Range<usize>], r: &Referenc
             }
             score.min(1.0)
         }
+        // Algorithms: clarifying questions asked up front; a worked example or "because".
+        Clarify => {
+            let early = (sentences.len() as f32 * 0.5).ceil() as usize;
+            let questions = sentences
+                .iter()
+                .take(early.max(1))
+                .filter(|s| text.clean[(*s).clone()].trim_end().ends_with('?'))
+                .count();
+            (questions as f32 / 2.0).min(1.0)
+        }
+        Correctness => {
+            let lower = text.clean.to_lowercase();
+            let traced = lower.contains("->") || lower.contains('→') || lower.contains("=>") || lower.contains("e.g.");
+            let quoted_example = lower.matches('\'').count() >= 2 || lower.matches('"').count() >= 2;
+            let because = lower.contains("because") || lower.contains(" since ") || lower.contains("which means");
+            (traced as u8 as f32 * 0.4 + quoted_example as u8 as f32 * 0.3 + because as u8 as f32 * 0.4).min(1.0)
+        }
         // Behavioral: the share of sentences that read as this STAR part.
         Situation | Task | Action | Result | Reflection => {
             if sentences.is_empty() {

@@ -2,14 +2,33 @@
 
 use half::{bf16, f16};
 
-use super::{BlockQ4, BlockQ8, QK};
+use super::{BlockQ4, BlockQ5, BlockQ8, QK};
 use crate::gguf::GgmlType;
 
 /// Weights in a runtime format.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Runtime {
     Q4(Vec<BlockQ4>),
+    Q5(Vec<BlockQ5>),
     Q8(Vec<BlockQ8>),
+}
+
+impl Runtime {
+    /// Stacks matrices of the same format (rows of the first, then the second, …).
+    pub fn concat(parts: &[&Runtime]) -> Option<Runtime> {
+        let first = parts.first()?;
+        Some(match first {
+            Runtime::Q4(_) => Runtime::Q4(
+                parts.iter().map(|p| if let Runtime::Q4(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+            ),
+            Runtime::Q5(_) => Runtime::Q5(
+                parts.iter().map(|p| if let Runtime::Q5(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+            ),
+            Runtime::Q8(_) => Runtime::Q8(
+                parts.iter().map(|p| if let Runtime::Q8(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+            ),
+        })
+    }
 }
 
 /// How a conversion went: `exact` is false when values were re-quantised.
@@ -238,19 +257,19 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
                 .map(|b| {
                     let d = h16(b, 0);
                     let m = if ty == GgmlType::Q5_0 { f16::from_f32(-16.0 * d.to_f32()) } else { h16(b, 2) };
-                    BlockQ8 { d, m, qs: q5_values(ty, b) }
+                    BlockQ5::from_values(&q5_values(ty, b), d, m)
                 })
                 .collect();
-            (Runtime::Q8(blocks), ConvertStats { exact: true })
+            (Runtime::Q5(blocks), ConvertStats { exact: true })
         }
         GgmlType::Q5K => {
             let mut blocks = Vec::with_capacity(n_blocks);
             for b in bytes.chunks_exact(bb).take(n_blocks / 8) {
                 for (d, m, q) in k_subblocks(ty, b) {
-                    blocks.push(BlockQ8 { d: f16::from_f32(d), m: f16::from_f32(-m), qs: q });
+                    blocks.push(BlockQ5::from_values(&q, f16::from_f32(d), f16::from_f32(-m)));
                 }
             }
-            (Runtime::Q8(blocks), ConvertStats { exact: true })
+            (Runtime::Q5(blocks), ConvertStats { exact: true })
         }
         _ => {
             // Re-quantise through f32, one super-block (or row chunk) at a time.
@@ -318,6 +337,10 @@ pub(crate) mod tests {
         let mut tmp = [0f32; 32];
         match rt {
             Runtime::Q4(b) => b.iter().for_each(|b| {
+                b.dequantize(&mut tmp);
+                out.extend(tmp)
+            }),
+            Runtime::Q5(b) => b.iter().for_each(|b| {
                 b.dequantize(&mut tmp);
                 out.extend(tmp)
             }),

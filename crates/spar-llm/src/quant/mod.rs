@@ -15,12 +15,14 @@
 pub mod convert;
 mod kernels;
 pub mod linear;
+pub mod tiled;
 
 use half::f16;
 
 pub use convert::{ConvertStats, to_runtime};
 pub use kernels::{Isa, isa};
 pub use linear::QWeight;
+pub use tiled::TileData;
 
 /// Weights per block in both runtime formats.
 pub const QK: usize = 32;
@@ -32,6 +34,47 @@ pub struct BlockQ4 {
     pub d: f16,
     pub m: f16,
     pub qs: [u8; 16],
+}
+
+/// 32 five-bit weights: `x[j] = d·q[j] + m`, `q[j] = (nibble) | (bit j of qh) << 4` (the
+/// layout of GGML `Q5_1`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub struct BlockQ5 {
+    pub d: f16,
+    pub m: f16,
+    pub qh: u32,
+    pub qs: [u8; 16],
+}
+
+impl BlockQ5 {
+    /// The 32 integer values.
+    pub fn values(&self) -> [u8; 32] {
+        let mut v = [0u8; 32];
+        for j in 0..16 {
+            v[j] = (self.qs[j] & 15) | ((((self.qh >> j) & 1) as u8) << 4);
+            v[j + 16] = (self.qs[j] >> 4) | ((((self.qh >> (j + 16)) & 1) as u8) << 4);
+        }
+        v
+    }
+
+    pub fn from_values(v: &[u8; 32], d: f16, m: f16) -> Self {
+        let mut qs = [0u8; 16];
+        let mut qh = 0u32;
+        for j in 0..16 {
+            qs[j] = (v[j] & 15) | ((v[j + 16] & 15) << 4);
+            qh |= (((v[j] >> 4) & 1) as u32) << j;
+            qh |= (((v[j + 16] >> 4) & 1) as u32) << (j + 16);
+        }
+        Self { d, m, qh, qs }
+    }
+
+    pub fn dequantize(&self, out: &mut [f32]) {
+        let (d, m) = (self.d.to_f32(), self.m.to_f32());
+        for (o, q) in out.iter_mut().zip(self.values()) {
+            *o = d * q as f32 + m;
+        }
+    }
 }
 
 /// 32 eight-bit weights: `x[j] = d·qs[j] + m`.
