@@ -12,7 +12,7 @@ The low-level API (llm.eval + argmax over the last logits) is used so the
 timings contain no sampler/detokenizer/stop-string overhead.
 
 Usage:
-  python3 scripts/bench_llama_cpp.py --model /tmp/models/smollm2.gguf \
+  python3 scripts/bench_llama_cpp.py --model "$(spar models dir)"/SmolLM2-135M-Instruct.Q4_1.gguf \
       --threads 1 --prompt-tokens 256 --gen-tokens 64 --json
   # optional: --prompt-ids ids.json  (a JSON list of token ids, or an object
   #            with a "prompt_ids"/"ids" list); truncated to --prompt-tokens.

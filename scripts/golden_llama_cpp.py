@@ -13,7 +13,7 @@ spar's tests load the JSON and assert that spar's tokenizer and transformer
 produce the same ids.
 
 Usage:
-  python3 scripts/golden_llama_cpp.py --model /tmp/models/smollm2.gguf \
+  python3 scripts/golden_llama_cpp.py --model "$(spar models dir)"/SmolLM2-135M-Instruct.Q4_1.gguf \
       --out crates/spar-llm/tests/fixtures/llama_cpp_smollm2.json
 """
 

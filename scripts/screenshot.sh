@@ -128,10 +128,10 @@ for screen in "${SCREENS[@]}"; do
   echo "screen: $screen"
   query=""
   [ "$screen" = bank ] && query="retries double charge"
-  SPAR_APP_SCREEN=$screen SPAR_APP_BANK_QUERY=$query SPAR_APP_EXIT_AFTER_S=${SPAR_SHOT_SECONDS:-14} SPAR_APP_FRAME_LOG=1 \
+  SPAR_APP_SCREEN=$screen SPAR_APP_BANK_QUERY=$query SPAR_APP_EXIT_AFTER_S=${SPAR_SHOT_SECONDS:-20} SPAR_APP_FRAME_LOG=1 \
     "$BIN" app 2>"$DEMO/app-$screen.log" &
   APP_PID=$!
-  sleep "${SPAR_SHOT_AT:-10}"
+  sleep "${SPAR_SHOT_AT:-15}"
   import -window root "$OUT/$screen.png"
   wait "$APP_PID" || { echo "the app failed on $screen:" >&2; cat "$DEMO/app-$screen.log" >&2; exit 1; }
   grep -h 'spar-app frames' "$DEMO/app-$screen.log" || true

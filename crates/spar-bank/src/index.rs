@@ -137,7 +137,7 @@ impl BankIndex {
     /// The best `limit` questions for free text `query` under `filters`, best first.
     /// User text is parsed leniently: stray quotes, colons or brackets never fail a search.
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<(usize, f32)>> {
-        let cleaned = sanitize_query(query);
+        let cleaned = sanitize_query(&expand(query));
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if cleaned.trim().is_empty() {
             clauses.push((Occur::Must, Box::new(AllQuery)));
@@ -197,6 +197,51 @@ impl BankIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Everyday phrasings users type, mapped to the words the bank uses. Appended to a query (BM25
+/// ORs the terms), so they only add evidence.
+const EXPANSIONS: &[(&str, &str)] = &[
+    ("not logged in", "unauthenticated 401"),
+    ("not allowed", "forbidden 403 authorization"),
+    ("no permission", "forbidden 403 authorization"),
+    ("over quota", "rate limit 429"),
+    ("too many requests", "rate limit 429"),
+    ("throttl", "rate limit"),
+    ("double charge", "idempotent payment idempotency"),
+    ("charged twice", "idempotent payment idempotency"),
+    ("flop", "failure failed"),
+    ("mistake", "failure wrong decision"),
+    ("undo", "wrong decision reversed"),
+    ("tail latency", "p99 latency"),
+    ("outage", "incident on-call"),
+    ("went down", "incident outage"),
+    ("pm ", "product manager"),
+    ("bad idea", "push back disagree"),
+    ("fighting", "conflict disagreement"),
+    ("argu", "conflict disagreement"),
+    ("took three months", "estimate wrong deadline"),
+    ("took longer", "estimate wrong deadline"),
+    ("slow query", "database query index"),
+    ("cpu pegged", "cpu 100"),
+    ("pegged", "100 cpu saturated"),
+    ("short link", "url shortener"),
+    ("tiny url", "url shortener"),
+    ("microservice", "service"),
+    ("two phase", "2pc distributed transaction"),
+    ("retries", "retry idempotency"),
+];
+
+fn expand(query: &str) -> String {
+    let lower = query.to_lowercase();
+    let mut out = query.to_string();
+    for (phrase, extra) in EXPANSIONS {
+        if lower.contains(phrase) {
+            out.push(' ');
+            out.push_str(extra);
+        }
+    }
+    out
 }
 
 /// Turns user text into a plain bag of words: query syntax characters become spaces so that

@@ -33,6 +33,6 @@ fn paraphrased_queries_find_their_question() {
         println!("  miss: {m}");
     }
     assert!(n >= 50);
-    assert!(r1 >= 0.70, "recall@1 {r1:.3} below the floor");
-    assert!(r3 >= 0.85, "recall@3 {r3:.3} below the floor");
+    assert!(r1 >= 0.80, "recall@1 {r1:.3} below the floor");
+    assert!(r3 >= 0.92, "recall@3 {r3:.3} below the floor");
 }

@@ -86,7 +86,13 @@ pub fn eval(bank: Arc<Bank>, a: &EvalArgs) -> anyhow::Result<ExitCode> {
         let coach = coach(bank, run, *no_model, &Calibrations::default())?;
         let signals = if *no_model { "deterministic".to_string() } else { model_label(run) };
         let b = bar(items.len());
-        let file = fit::fit_calibration(&coach, &items, &signals, !*no_model, &mut |n, _| b.set_position(n as u64))?;
+        let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let file = fit::fit_calibration(&coach, &items, &signals, !*no_model, &mut |n, total| {
+            b.set_position(n as u64);
+            if quiet && (n % 20 == 0 || n == total) {
+                eprintln!("fit: {n}/{total}");
+            }
+        })?;
         b.finish_and_clear();
         let out = out.clone().unwrap_or_else(|| PathBuf::from(format!("crates/spar-coach/data/calibration-{signals}.json")));
         let text = serde_json::to_string_pretty(&file)?;
@@ -133,9 +139,13 @@ pub fn eval(bank: Arc<Bank>, a: &EvalArgs) -> anyhow::Result<ExitCode> {
     let b = bar(items.len());
     let cancel = Cancel::new();
     crate::install_ctrlc(&cancel);
-    let preds = run::run(&coach, &items, &a.out, &mut |n, _, p| {
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let preds = run::run(&coach, &items, &a.out, &mut |n, total, p| {
         b.set_position(n as u64);
         b.set_message(format!("{} → {}", p.id, p.score));
+        if quiet && (n % 20 == 0 || n == total) {
+            eprintln!("eval: {n}/{total} ({} ms for {})", p.latency_ms, p.id);
+        }
     }, &cancel)?;
     b.finish_and_clear();
     let set_name = set.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -77,9 +77,23 @@ fn fmt_time(s: i64) -> String {
     format!("{sign}{}:{:02}", s / 60, s % 60)
 }
 
+/// Reads one line; bytes that are not UTF-8 (binary pasted into the terminal) become U+FFFD
+/// instead of ending the session with an error.
+fn read_line_lossy(input: &mut dyn BufRead, line: &mut String) -> std::io::Result<usize> {
+    let mut bytes = Vec::new();
+    let n = input.read_until(b'\n', &mut bytes)?;
+    line.push_str(&String::from_utf8_lossy(&bytes));
+    Ok(n)
+}
+
 /// Reads a multi-line answer: ends at an empty line (after some text), a line with a single
 /// `.`, or end of input. `:done` asks for the critique now, `:quit` leaves.
-fn read_answer(input: &mut dyn BufRead, deadline: Option<(u64, u32)>, pressure: bool) -> anyhow::Result<Option<String>> {
+fn read_answer(
+    input: &mut dyn BufRead,
+    deadline: Option<(u64, u32)>,
+    pressure: bool,
+    on_line: &mut dyn FnMut(&str),
+) -> anyhow::Result<Option<String>> {
     let mut lines: Vec<String> = Vec::new();
     loop {
         let prompt = match deadline {
@@ -94,7 +108,7 @@ fn read_answer(input: &mut dyn BufRead, deadline: Option<(u64, u32)>, pressure: 
             std::io::stdout().flush()?;
         }
         let mut line = String::new();
-        if input.read_line(&mut line)? == 0 {
+        if read_line_lossy(input, &mut line)? == 0 {
             return Ok(if lines.is_empty() { None } else { Some(lines.join("\n")) });
         }
         let t = line.trim_end_matches(['\n', '\r']);
@@ -104,7 +118,10 @@ fn read_answer(input: &mut dyn BufRead, deadline: Option<(u64, u32)>, pressure: 
             "." => return Ok(Some(lines.join("\n"))),
             "" if !lines.is_empty() => return Ok(Some(lines.join("\n"))),
             "" => continue,
-            _ => lines.push(t.to_string()),
+            _ => {
+                lines.push(t.to_string());
+                on_line(&lines.join("\n"));
+            }
         }
     }
 }
@@ -247,7 +264,30 @@ pub fn practice(bank: Arc<Bank>, a: &PracticeArgs) -> anyhow::Result<ExitCode> {
             Some(Phase::Answer | Phase::FollowUpAnswer(_) | Phase::DrillMove(_)) => {
                 let item = p.session.current().expect("an open item");
                 let deadline = Some((item.started_ms, item.time_limit_s));
-                let Some(answer) = read_answer(&mut input, deadline, p.session.settings.pressure)? else {
+                // While the candidate types, the model reads along: each finished line is processed
+                // into the cache on a background thread, cancelled when the answer is submitted.
+                let mut warm: Option<(Cancel, std::thread::JoinHandle<()>)> = None;
+                let mut on_line = |partial: &str| {
+                    if let Some((c, h)) = warm.take() {
+                        c.cancel();
+                        let _ = h.join();
+                    }
+                    if let Some(plan) = p.warm_plan(partial) {
+                        let c = Cancel::new();
+                        let c2 = c.clone();
+                        if let Ok(h) = std::thread::Builder::new().name("spar-warm".into()).spawn(move || {
+                            let _ = plan.run(&c2);
+                        }) {
+                            warm = Some((c, h));
+                        }
+                    }
+                };
+                let read = read_answer(&mut input, deadline, p.session.settings.pressure, &mut on_line);
+                if let Some((c, h)) = warm.take() {
+                    c.cancel();
+                    let _ = h.join();
+                }
+                let Some(answer) = read? else {
                     println!("\nStopped. The session is saved; `spar practice --resume` continues it.");
                     return Ok(ExitCode::SUCCESS);
                 };
@@ -282,7 +322,7 @@ fn after_critique(p: &mut Practice, input: &mut dyn BufRead) -> anyhow::Result<b
             std::io::stdout().flush()?;
         }
         let mut line = String::new();
-        if input.read_line(&mut line)? == 0 {
+        if read_line_lossy(input, &mut line)? == 0 {
             return Ok(false);
         }
         match line.trim() {
@@ -321,9 +361,9 @@ pub struct CritiqueArgs {
 pub fn critique(bank: Arc<Bank>, a: &CritiqueArgs) -> anyhow::Result<ExitCode> {
     let q = bank.require(&a.question)?.clone();
     let answer = if a.answer_file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-        s
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+        String::from_utf8_lossy(&bytes).into_owned()
     } else {
         let bytes = std::fs::read(&a.answer_file).with_context(|| format!("reading {}", a.answer_file.display()))?;
         String::from_utf8_lossy(&bytes).into_owned()

@@ -118,8 +118,13 @@ impl Default for CoachOptions {
 pub struct Coach {
     pub bank: Arc<Bank>,
     llm: Option<(Arc<Llm>, String)>,
-    session: Mutex<Option<spar_llm::Session>>,
+    /// KV cache of the checklist prompts (question + answer prefix).
+    grader: Mutex<Option<spar_llm::Session>>,
+    /// KV cache of the interviewer's prompts (pushback, summary).
+    talker: Mutex<Option<spar_llm::Session>>,
     cal: Calibration,
+    /// The deterministic calibration: pushback targeting must not wait for model checks.
+    fast: Calibration,
     priors: PushbackPriors,
     pub options: CoachOptions,
 }
@@ -147,8 +152,19 @@ impl Coach {
     /// spar (the one matching the model is used; deterministic otherwise).
     pub fn new(bank: Arc<Bank>, llm: Option<(Arc<Llm>, String)>, cals: &Calibrations) -> Self {
         let (cal, priors) = cals.for_model(llm.as_ref().map(|(_, id)| id.as_str()));
-        let session = llm.as_ref().map(|(l, _)| l.new_session());
-        Self { bank, llm, session: Mutex::new(session), cal, priors, options: CoachOptions::default() }
+        let (fast, _) = cals.for_model(None);
+        let grader = llm.as_ref().map(|(l, _)| l.new_session());
+        let talker = llm.as_ref().map(|(l, _)| l.new_session());
+        Self {
+            bank,
+            llm,
+            grader: Mutex::new(grader),
+            talker: Mutex::new(talker),
+            cal,
+            fast,
+            priors,
+            options: CoachOptions::default(),
+        }
     }
 
     /// Replaces the calibration (fitting and tests).
@@ -199,7 +215,7 @@ impl Coach {
     fn model_checks(&self, asked: &Asked, answer: &str, dims: &[Dimension]) -> Result<BTreeMap<Dimension, ModelSignals>> {
         let mut out = BTreeMap::new();
         let Some((llm, _)) = &self.llm else { return Ok(out) };
-        let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+        let mut guard = self.grader.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
         let session = guard.get_or_insert_with(|| llm.new_session());
         let yes = candidates(llm, &["Yes", " Yes", "yes"]);
         let no = candidates(llm, &["No", " No", "no"]);
@@ -207,7 +223,7 @@ impl Coach {
             return Ok(out);
         }
         // Only the cleaned, guarded text reaches the model.
-        let safe = spar_core::analysis::guard::strip(&spar_core::analysis::text::clean(answer)).text;
+        let safe = spar_core::analysis::guard::for_model(answer);
         for d in dims {
             let msgs = prompts::check(&asked.text, &safe, *d);
             let tokens = llm.chat_tokens(&msgs)?;
@@ -245,6 +261,47 @@ impl Coach {
             threshold: self.cal.threshold,
             grading_ms: t0.elapsed().as_secs_f64() * 1e3,
         })
+    }
+
+    /// Grades with the deterministic signals only (milliseconds): what pushback targeting uses,
+    /// so the first follow-up token never waits for the model's checklist.
+    pub fn assess_fast(&self, asked: &Asked, answer: &str) -> Assessment {
+        let t0 = Instant::now();
+        let analysis = analyze(answer, &asked.reference());
+        let verdict = grade(&analysis, &BTreeMap::new(), asked.level, &self.fast);
+        Assessment {
+            analysis,
+            verdict,
+            models: BTreeMap::new(),
+            threshold: self.fast.threshold,
+            grading_ms: t0.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+
+    /// Processes the prompts of the coming model calls while the candidate is still typing:
+    /// the interviewer's prompt up to the answer so far, and the grader's prefix. Stops soon
+    /// after `cancel` is set (set it when the candidate submits).
+    pub fn warm(&self, asked: &Asked, transcript: &[(bool, String)], cancel: &Cancel) -> Result<()> {
+        let Some((llm, _)) = &self.llm else { return Ok(()) };
+        if self.options.llm_pushback {
+            let msgs = prompts::pushback_prefix(asked.kind, asked.level, &asked.text, transcript, self.options.language);
+            let mut tokens = llm.template.encode(&llm.tokenizer, &msgs, false)?;
+            // The rendered end of the turn will differ once the answer grows: leave it out.
+            tokens.truncate(tokens.len().saturating_sub(12));
+            let mut guard = self.talker.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+            guard.get_or_insert_with(|| llm.new_session()).warm(&tokens, cancel)?;
+        }
+        if self.uses_model_signals() && !cancel.is_cancelled() {
+            let answer: Vec<&str> = transcript.iter().filter(|(c, _)| *c).map(|(_, t)| t.as_str()).collect();
+            let safe = spar_core::analysis::guard::for_model(&answer.join("\n\n"));
+            let dim = asked.dimensions().first().copied().unwrap_or(Dimension::Approach);
+            let tokens = llm.chat_tokens(&prompts::check(&asked.text, &safe, dim))?;
+            let tail = llm.tokenizer.encode(&format!("\n>>>\n\nChecklist item: does the answer {}?\nReply Yes or No.", dim.criterion()), false)?.len();
+            let keep = tokens.len().saturating_sub(tail + 16);
+            let mut guard = self.grader.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+            guard.get_or_insert_with(|| llm.new_session()).warm(&tokens[..keep], cancel)?;
+        }
+        Ok(())
     }
 
     /// The dimension to push back on: the most important one the answer lacks (system design
@@ -301,7 +358,7 @@ impl Coach {
             let mut examples: Vec<String> = exemplar.iter().cloned().collect();
             examples.extend(template(dim, asked.kind, a).into_iter().map(str::to_string));
             let msgs = prompts::pushback(asked.kind, asked.level, &asked.text, transcript, dim, &examples, self.options.language);
-            let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+            let mut guard = self.talker.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
             let session = guard.get_or_insert_with(|| llm.new_session());
             let mut first: Option<f64> = None;
             let mut buf = String::new();
@@ -387,9 +444,9 @@ impl Coach {
                     })
                     .unwrap_or_default();
                 let msgs = prompts::summary(&asked.text, asked.level, c.score, &covered, &missing, &points, self.options.language);
-                let mut guard = self.session.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+                let mut guard = self.talker.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
                 let session = guard.get_or_insert_with(|| llm.new_session());
-                let params = Params { max_tokens: 90, temperature: 0.3, seed: 11, repeat_penalty: 1.1, ..Params::default() };
+                let params = Params { max_tokens: 64, temperature: 0.3, seed: 11, repeat_penalty: 1.1, ..Params::default() };
                 let g = session.chat(&msgs, &params, &mut spar_llm::NoSink, cancel)?;
                 let text = g.text.trim();
                 if text.split_whitespace().count() >= 8 {

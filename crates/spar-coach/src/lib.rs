@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 pub use calibration::{CalibrationFile, Calibrations, PushbackPriors};
 pub use coach::{Asked, Assessment, Coach, CoachOptions, Pushback};
-pub use practice::{Event, Practice};
+pub use practice::{Event, Practice, WarmPlan};
 pub use store::Store;
 
 /// Errors of the coach.

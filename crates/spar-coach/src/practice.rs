@@ -218,7 +218,9 @@ impl Practice {
             .collect();
         let already: Vec<Dimension> = item.turns.iter().filter_map(|t| t.dimension).collect();
         let used: Vec<String> = item.turns.iter().filter(|t| t.kind == TurnKind::FollowUp).map(|t| t.text.clone()).collect();
-        let a = self.coach.assess(&asked, &item.candidate_text())?;
+        // Targeting uses the fast deterministic verdict: the first token never waits for the
+        // model's checklist, which runs with the critique.
+        let a = self.coach.assess_fast(&asked, &item.candidate_text());
         let mut relay = |piece: &str| emit(Event::Token(piece.to_string()));
         let pb = self.coach.pushback(&asked, &transcript, &a, &already, &used, &mut relay, cancel)?;
         if let Some(n) = &pb.notice {
@@ -269,6 +271,25 @@ impl Practice {
         Ok(text)
     }
 
+    /// What to pre-process while the candidate types `partial`: run [`WarmPlan::run`] on a
+    /// background thread and cancel it on submit.
+    pub fn warm_plan(&self, partial: &str) -> Option<WarmPlan> {
+        let item = self.session.current()?;
+        if !self.coach.has_model() || item.critique.is_some() || partial.trim().is_empty() {
+            return None;
+        }
+        let mut transcript: Vec<(bool, String)> = item
+            .turns
+            .iter()
+            .filter(|t| t.speaker != Speaker::Coach)
+            .skip(1)
+            .map(|t| (t.speaker == Speaker::Candidate, t.text.clone()))
+            .collect();
+        transcript.push((true, partial.to_string()));
+        let asked = self.asked.clone()?;
+        Some(WarmPlan { coach: Arc::clone(&self.coach), asked, transcript })
+    }
+
     /// Where the current question stands.
     pub fn phase(&self) -> Option<Phase> {
         self.session.phase()
@@ -278,5 +299,18 @@ impl Practice {
     pub fn finish(&mut self) -> Result<()> {
         self.session.finished = true;
         self.save()
+    }
+}
+
+/// Work to do while the candidate types (see [`Practice::warm_plan`]).
+pub struct WarmPlan {
+    coach: Arc<Coach>,
+    asked: Asked,
+    transcript: Vec<(bool, String)>,
+}
+
+impl WarmPlan {
+    pub fn run(&self, cancel: &Cancel) -> Result<()> {
+        self.coach.warm(&self.asked, &self.transcript, cancel)
     }
 }

@@ -186,10 +186,12 @@ pub fn fit(dim_data: &[DimExample], score_data: &[ScoreExample], signals: &str, 
         score_bias: 3.0,
         cutpoints: [1.5, 2.5, 3.5, 4.5],
         fitted_on: note.to_string(),
+        injection_margin: 0.6,
     };
     let probs: Vec<(f32, bool)> =
         dim_data.iter().map(|e| (cal.p_covered(e.dimension, &e.x), e.covered)).collect();
-    cal.threshold = pick_threshold(&probs, 0.10);
+    // Aim under the 10% false-criticism target with room to spare on unseen answers.
+    cal.threshold = pick_threshold(&probs, 0.07);
     let xs: Vec<[f32; SCORE_FEATURES]> = score_data
         .iter()
         .map(|s| {

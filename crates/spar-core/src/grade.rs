@@ -127,6 +127,15 @@ pub struct Calibration {
     /// Where and how it was fitted (for the record).
     #[serde(default)]
     pub fitted_on: String,
+    /// How far the continuous score is lowered when the answer tried to address the grader: the
+    /// benefit of the doubt goes against manipulation, so such an answer never scores above the
+    /// same answer without it.
+    #[serde(default = "default_injection_margin")]
+    pub injection_margin: f32,
+}
+
+fn default_injection_margin() -> f32 {
+    0.6
 }
 
 impl Default for Calibration {
@@ -142,6 +151,7 @@ impl Default for Calibration {
             score_bias: 1.2,
             cutpoints: [1.5, 2.5, 3.5, 4.5],
             fitted_on: "hand-set defaults".into(),
+            injection_margin: default_injection_margin(),
         }
     }
 }
@@ -194,6 +204,9 @@ pub fn grade(a: &Analysis, models: &BTreeMap<Dimension, ModelSignals>, level: Le
     let sx = score_features(a, &ps, cal.threshold, level);
     let raw = cal.raw_score(&sx);
     let mut score = cal.cut(raw);
+    if !a.flags.injection.is_empty() {
+        score = score.min(cal.cut(raw - cal.injection_margin));
+    }
     if a.flags.empty || a.flags.off_topic {
         score = 1;
     }

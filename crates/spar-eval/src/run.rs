@@ -22,10 +22,10 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
         Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
     };
     let mut out = Vec::new();
-    for line in BufReader::new(f).lines() {
+    for line in BufReader::new(f).split(b'\n') {
         let line = line.map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
-        // A line cut by a crash is ignored; its item runs again.
-        if let Ok(p) = serde_json::from_str::<Prediction>(&line) {
+        // A line cut by a crash (possibly inside a character) is ignored; its item runs again.
+        if let Ok(p) = serde_json::from_slice::<Prediction>(&line) {
             out.push(p);
         }
     }
@@ -55,7 +55,8 @@ pub fn predict_debug(coach: &Coach, item: &EvalItem, cancel: &Cancel) -> Result<
     let asked = coach.resolve(&item.question, item.kind, item.level, item.question_id.as_deref());
     let a = coach.assess(&asked, &item.answer)?;
     let c = coach.critique(&asked, &item.answer, &a, cancel)?;
-    let pb = coach.pushback(&asked, &[(true, item.answer.clone())], &a, &[], &[], &mut NoSink, cancel)?;
+    let fast = coach.assess_fast(&asked, &item.answer);
+    let pb = coach.pushback(&asked, &[(true, item.answer.clone())], &fast, &[], &[], &mut NoSink, cancel)?;
     let covered = c.covered();
     let na = c.not_applicable.clone();
     let missing = item.kind.dimensions().iter().copied().filter(|d| !covered.contains(d) && !na.contains(d)).collect();
@@ -100,12 +101,17 @@ pub fn run(
     let wanted: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
     let mut preds: Vec<Prediction> = read_predictions(&path)?.into_iter().filter(|p| wanted.contains(p.id.as_str())).collect();
     let done: HashSet<String> = preds.iter().map(|p| p.id.clone()).collect();
-    // Rewrite the file with only the kept, complete lines, then append.
+    // Rewrite the file with only the kept, complete lines (beside it, then renamed over it, so a
+    // crash here loses nothing), then append.
     {
-        let mut f = File::create(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        let tmp = out.join(".predictions.jsonl.tmp");
+        let io = |e| Error::Io { path: tmp.clone(), source: e };
+        let mut f = File::create(&tmp).map_err(io)?;
         for p in &preds {
-            writeln!(f, "{}", serde_json::to_string(p).expect("prediction serialises")).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+            writeln!(f, "{}", serde_json::to_string(p).expect("prediction serialises")).map_err(io)?;
         }
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
     }
     let mut f = OpenOptions::new().append(true).open(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
     let dpath = out.join("debug.jsonl");

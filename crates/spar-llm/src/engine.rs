@@ -176,7 +176,12 @@ impl Llm {
             g.get("tokenizer.chat_template").and_then(Value::as_str),
             text(tokenizer.bos),
             text(tokenizer.eos),
-        )?;
+        )
+        // The template is the file's content: say which file it came from.
+        .map_err(|e| match e {
+            Error::Template(m) => Error::Template(format!("{}: {m}", path.display())),
+            e => e,
+        })?;
         let info = ModelInfo {
             path: path.to_path_buf(),
             architecture: model.config.arch.id().to_string(),
@@ -233,6 +238,23 @@ impl Session {
     /// Brings the cache to exactly `prompt` and returns the logits after its last token and
     /// how many tokens were reused.
     fn prefill(&mut self, prompt: &[u32], cancel: &Cancel) -> Result<(Tensor, usize)> {
+        self.prefill_chunked(prompt, cancel, PROMPT_CHUNK)
+    }
+
+    /// Processes `prompt` into the cache ahead of time (for example while the user is still
+    /// typing), in small chunks so that `cancel` takes effect quickly. A later call whose prompt
+    /// starts with these tokens only processes the rest. Returns the tokens now cached.
+    pub fn warm(&mut self, prompt: &[u32], cancel: &Cancel) -> Result<usize> {
+        if prompt.len() < 2 {
+            return Ok(self.history.len());
+        }
+        match self.prefill_chunked(prompt, cancel, 32) {
+            Ok(_) | Err(Error::Cancelled) => Ok(self.history.len()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn prefill_chunked(&mut self, prompt: &[u32], cancel: &Cancel, chunk: usize) -> Result<(Tensor, usize)> {
         if prompt.is_empty() {
             return Err(Error::Generation("empty prompt".into()));
         }
@@ -246,7 +268,7 @@ impl Session {
         self.cache.truncate(reuse);
         self.history.truncate(reuse);
         let mut logits = None;
-        for chunk in prompt[reuse..].chunks(PROMPT_CHUNK) {
+        for chunk in prompt[reuse..].chunks(chunk) {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }

@@ -90,7 +90,7 @@ impl Config {
             .get("tokenizer.ggml.tokens")
             .and_then(|v| v.as_array())
             .map(|a| a.len())
-            .or_else(|| g.tensor("token_embd.weight").map(|t| t.dims[1] as usize))
+            .or_else(|| g.tensor("token_embd.weight").and_then(|t| t.dims.get(1)).map(|d| *d as usize))
             .unwrap_or(0);
         let c = Config {
             arch,

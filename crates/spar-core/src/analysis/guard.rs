@@ -19,6 +19,13 @@ const PATTERNS: &[&str] = &[
     r"\b(you\s+are|you're|act\s+as|pretend\s+to\s+be|pretend\s+you\s+are|role-?play\s+as|imagine\s+you\s+are)\s+(now\s+)?(an?\s+|the\s+)?(ai|grader|evaluator|judge|language\s+model|assistant|graderbot|gradebot|system)\b",
     r"\bas\s+an\s+ai(\s+language\s+model)?\b",
     r"\b(system|developer|admin)\s+(message|prompt|override|instructions?|note|notice)\b",
+    r"\b(this|my|the)\s+(answer|response|solution)\s+(deserves|earns|merits|warrants|should\s+(get|receive))\b",
+    r"\b(deserves?|earns?|merits?|warrants?)\s+(full|maximum|max|top|perfect|the\s+highest|the\s+maximum|the\s+top|a\s+perfect)\s+(marks|score|grade|rating|points)\b",
+    r"\b(reply|answer|respond|say|output)\s+(with\s+)?[\x22']?(yes|no)[\x22']?\s+(to|for)\s+(every|each|all|the)\b",
+    r"\b(reply|respond|answer)\s+[\x22']?yes\b",
+    r"\bchecklist\s+items?\b[^.\n]{0,30}\b(satisfied|covered|met|passed|fulfilled|yes)\b",
+    r"\bcovers\s+the\s+checklist\b",
+    r"\bend\s+of\s+(the\s+)?(candidate'?s\s+)?(answer|response|input|data)\b",
 ];
 
 fn patterns() -> &'static [regex::Regex] {
@@ -33,7 +40,67 @@ const MARKERS: &[&str] = &[
     "\"score\" :", "'score':", "\"verdict\"", "\"covered\":", "\"grade\":", "<<sys>>", "system:", "system prompt",
     "assistant:", "grader:", "evaluator:", "note to the grader", "note to grader", "note for the grader",
     "to the grader", "to the evaluator", "dear grader", "dear evaluator", "hey grader",
+    // Addressed to the grader in the other languages spar grades.
+    "採点者", "評価者", "採点担当", "満点", "채점자", "평가자", "채점관", "만점", "评分者", "评分员", "阅卷", "满分",
+    "avaliador", "nota máxima", "nota maxima", "dê nota", "de nota 10", "người chấm", "nguoi cham", "điểm tối đa",
+    "diem toi da",
 ];
+
+/// Lower-cases and folds what hides words from the patterns: letters of other scripts that look
+/// Latin (Cyrillic `а`, Greek `ο`), mathematical alphanumerics (`𝐬𝐜𝐨𝐫𝐞`, `𝟓`) and combining
+/// marks (`s̈core`). Used for detection only; the answer itself is not changed.
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let u = c as u32;
+        if matches!(u, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F) {
+            continue;
+        }
+        let folded = match u {
+            // Mathematical alphanumeric letters: 13 styles of A–Z a–z, then digits.
+            0x1D400..=0x1D6A3 => {
+                let i = (u - 0x1D400) % 52;
+                char::from_u32(if i < 26 { 'a' as u32 + i } else { 'a' as u32 + i - 26 })
+            }
+            0x1D7CE..=0x1D7FF => char::from_u32('0' as u32 + (u - 0x1D7CE) % 10),
+            // Circled letters.
+            0x24B6..=0x24CF => char::from_u32('a' as u32 + u - 0x24B6),
+            0x24D0..=0x24E9 => char::from_u32('a' as u32 + u - 0x24D0),
+            _ => None,
+        };
+        if let Some(f) = folded {
+            out.push(f);
+            continue;
+        }
+        let latin = match c {
+            'а' | 'А' | 'α' | 'Α' => 'a',
+            'в' | 'В' | 'β' | 'Β' => 'b',
+            'с' | 'С' | 'ϲ' => 'c',
+            'ԁ' => 'd',
+            'е' | 'Е' | 'ε' | 'Ε' | 'ё' => 'e',
+            'һ' | 'Н' | 'Η' => 'h',
+            'і' | 'І' | 'ι' | 'Ι' | 'ӏ' => 'i',
+            'ј' | 'Ј' => 'j',
+            'к' | 'К' | 'κ' | 'Κ' => 'k',
+            'м' | 'М' | 'Μ' => 'm',
+            'ո' | 'Ν' => 'n',
+            'о' | 'О' | 'ο' | 'Ο' | 'σ' => 'o',
+            'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
+            'ԛ' => 'q',
+            'ѕ' | 'Ѕ' => 's',
+            'т' | 'Т' | 'τ' | 'Τ' => 't',
+            'υ' | 'ս' => 'u',
+            'ν' | 'ѵ' => 'v',
+            'ԝ' | 'ѡ' => 'w',
+            'х' | 'Х' | 'χ' | 'Χ' => 'x',
+            'у' | 'У' | 'γ' | 'Υ' => 'y',
+            'Ζ' => 'z',
+            _ => c,
+        };
+        out.extend(latin.to_lowercase());
+    }
+    out
+}
 
 /// What the guard removed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,9 +117,15 @@ impl Guarded {
     }
 }
 
-/// Whether one sentence speaks to the grader.
+/// Whether one sentence speaks to the grader: as written (after folding look-alike letters), or
+/// read backwards (text reversed for display with a right-to-left override).
 pub fn is_injection(sentence: &str) -> bool {
-    let lower = sentence.to_lowercase();
+    let lower = fold(sentence);
+    let reversed: String = lower.chars().rev().collect();
+    addresses_grader(&lower) || addresses_grader(&reversed)
+}
+
+fn addresses_grader(lower: &str) -> bool {
     if MARKERS.iter().any(|m| lower.contains(m)) {
         return true;
     }
@@ -62,7 +135,7 @@ pub fn is_injection(sentence: &str) -> bool {
     if grading && ["5/5", "10/10", "5 / 5", "100/100"].iter().any(|w| lower.contains(w)) {
         return true;
     }
-    patterns().iter().any(|r| r.is_match(&lower))
+    patterns().iter().any(|r| r.is_match(lower))
 }
 
 /// Blanks out grader-directed sentences and comment blocks.
@@ -91,15 +164,49 @@ pub fn strip(text: &str) -> Guarded {
         }
     }
     let partial = String::from_utf8(out.clone()).unwrap_or_default();
-    for s in sentences(&partial) {
+    let spans = sentences(&partial);
+    for (i, s) in spans.iter().enumerate() {
         if is_injection(&partial[s.clone()]) {
-            blank(s, &mut out, &mut removed);
+            // The punctuation around it goes too (fences, quotes, brackets: between two sentences
+            // there are no words), so what is left reads as if the injection were never there.
+            let start = if i == 0 { 0 } else { spans[i - 1].end };
+            let end = spans.get(i + 1).map_or(partial.len(), |n| n.start);
+            blank(start..end, &mut out, &mut removed);
         }
     }
     // Blanking whole ASCII bytes of whole sentences keeps UTF-8 valid: sentence spans are on
     // character boundaries and multi-byte characters are replaced byte-for-byte by spaces.
     let text = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Guarded { text, removed }
+}
+
+/// The answer as a model may see it: cleaned, grader-directed text cut out, and whitespace
+/// runs (what the cut leaves) collapsed, so an answer with an injection reads exactly like the
+/// same answer without it.
+pub fn for_model(answer: &str) -> String {
+    let guarded = strip(&super::text::clean(answer));
+    let mut out = String::with_capacity(guarded.text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if !run.is_empty() && !out.is_empty() {
+            let newlines = run.matches('\n').count();
+            out.push_str(match newlines {
+                0 => " ",
+                1 => "\n",
+                _ => "\n\n",
+            });
+        }
+        run.clear();
+    };
+    for c in guarded.text.chars() {
+        if c.is_whitespace() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// "I don't know", "pass", … in several languages.

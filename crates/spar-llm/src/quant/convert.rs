@@ -2,7 +2,7 @@
 
 use half::{bf16, f16};
 
-use super::{BlockQ4, BlockQ5, BlockQ8, QK};
+use super::{BlockQ4, BlockQ5, BlockQ6, BlockQ8, QK};
 use crate::gguf::GgmlType;
 
 /// Weights in a runtime format.
@@ -10,6 +10,7 @@ use crate::gguf::GgmlType;
 pub enum Runtime {
     Q4(Vec<BlockQ4>),
     Q5(Vec<BlockQ5>),
+    Q6(Vec<BlockQ6>),
     Q8(Vec<BlockQ8>),
 }
 
@@ -23,6 +24,9 @@ impl Runtime {
             ),
             Runtime::Q5(_) => Runtime::Q5(
                 parts.iter().map(|p| if let Runtime::Q5(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+            ),
+            Runtime::Q6(_) => Runtime::Q6(
+                parts.iter().map(|p| if let Runtime::Q6(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
             ),
             Runtime::Q8(_) => Runtime::Q8(
                 parts.iter().map(|p| if let Runtime::Q8(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
@@ -164,6 +168,28 @@ fn k_subblocks(ty: GgmlType, blk: &[u8]) -> [(f32, f32, [u8; 32]); 8] {
     out
 }
 
+/// The 256 six-bit values (0..=63, meaning q − 32) of a `Q6_K` super-block and the scale of
+/// each group of 16.
+fn q6k_values(blk: &[u8]) -> ([u8; 256], [f32; 16]) {
+    let ql = &blk[0..128];
+    let qh = &blk[128..192];
+    let sc = &blk[192..208];
+    let d = h(blk, 208);
+    let mut q = [0u8; 256];
+    for half in 0..2 {
+        let (ql, qh) = (&ql[64 * half..], &qh[32 * half..]);
+        let q = &mut q[128 * half..];
+        for l in 0..32 {
+            q[l] = (ql[l] & 0xF) | ((qh[l] & 3) << 4);
+            q[l + 32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+            q[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+            q[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+        }
+    }
+    let scales = std::array::from_fn(|i| d * (sc[i] as i8 as f32));
+    (q, scales)
+}
+
 fn q6k_dequantize(blk: &[u8], y: &mut [f32]) {
     let ql = &blk[0..128];
     let qh = &blk[128..192];
@@ -271,6 +297,18 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
             }
             (Runtime::Q5(blocks), ConvertStats { exact: true })
         }
+        GgmlType::Q6K => {
+            let mut blocks = Vec::with_capacity(n_blocks);
+            for b in bytes.chunks_exact(bb).take(n_blocks / 8) {
+                let (q, scales) = q6k_values(b);
+                for j in 0..8 {
+                    let mut qq = [0u8; 32];
+                    qq.copy_from_slice(&q[32 * j..32 * j + 32]);
+                    blocks.push(BlockQ6 { d: [f16::from_f32(scales[2 * j]), f16::from_f32(scales[2 * j + 1])], q: qq });
+                }
+            }
+            (Runtime::Q6(blocks), ConvertStats { exact: true })
+        }
         _ => {
             // Re-quantise through f32, one super-block (or row chunk) at a time.
             let be = ty.block_elems();
@@ -341,6 +379,10 @@ pub(crate) mod tests {
                 out.extend(tmp)
             }),
             Runtime::Q5(b) => b.iter().for_each(|b| {
+                b.dequantize(&mut tmp);
+                out.extend(tmp)
+            }),
+            Runtime::Q6(b) => b.iter().for_each(|b| {
                 b.dequantize(&mut tmp);
                 out.extend(tmp)
             }),

@@ -23,6 +23,7 @@ impl QWeight {
         let blocks = match &data {
             Runtime::Q4(b) => b.len(),
             Runtime::Q5(b) => b.len(),
+            Runtime::Q6(b) => b.len(),
             Runtime::Q8(b) => b.len(),
         };
         assert_eq!(blocks * QK, rows * cols, "weight data does not match its shape");
@@ -121,7 +122,7 @@ mod tests {
 
     #[test]
     fn matmul_matches_f32_reference_with_threads() {
-        for ty in [GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q6K] {
+        for ty in [GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q6K, GgmlType::F16] {
             let (rows, cols) = (200, 1024);
             let bytes = random_blocks(ty, rows * cols / ty.block_elems(), 9);
             let mut wf = vec![0f32; rows * cols];

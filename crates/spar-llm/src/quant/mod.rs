@@ -77,6 +77,22 @@ impl BlockQ5 {
     }
 }
 
+/// 32 six-bit weights with a scale per 16: `x[j] = d[j / 16]·(q[j] − 32)` (from `Q6_K`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub struct BlockQ6 {
+    pub d: [f16; 2],
+    pub q: [u8; 32],
+}
+
+impl BlockQ6 {
+    pub fn dequantize(&self, out: &mut [f32]) {
+        for (j, (o, q)) in out.iter_mut().zip(self.q).enumerate() {
+            *o = self.d[j / 16].to_f32() * (q as f32 - 32.0);
+        }
+    }
+}
+
 /// 32 eight-bit weights: `x[j] = d·qs[j] + m`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C)]
@@ -92,11 +108,13 @@ pub struct BlockQ8 {
 pub struct BlockA {
     pub d: f32,
     pub s: f32,
+    /// `d·Σqs` over each half (16 values), for formats with a scale per 16 weights.
+    pub sh: [f32; 2],
     pub qs: [i8; 32],
 }
 
 impl BlockA {
-    pub const ZERO: BlockA = BlockA { d: 0.0, s: 0.0, qs: [0; 32] };
+    pub const ZERO: BlockA = BlockA { d: 0.0, s: 0.0, sh: [0.0; 2], qs: [0; 32] };
 }
 
 /// Quantises one activation row (`x.len()` a multiple of 32) into `out`.
@@ -110,14 +128,15 @@ pub fn quantize_row_a(x: &[f32], out: &mut [BlockA]) {
         }
         let d = amax / 127.0;
         let id = 1.0 / d;
-        let mut sum = 0i32;
-        for (q, v) in b.qs.iter_mut().zip(chunk) {
+        let mut sum = [0i32; 2];
+        for (i, (q, v)) in b.qs.iter_mut().zip(chunk).enumerate() {
             let r = (v * id).round() as i32;
             *q = r as i8;
-            sum += r;
+            sum[i / 16] += r;
         }
         b.d = d;
-        b.s = d * sum as f32;
+        b.s = d * (sum[0] + sum[1]) as f32;
+        b.sh = [d * sum[0] as f32, d * sum[1] as f32];
     }
 }
 
@@ -166,7 +185,7 @@ mod tests {
     fn block_sizes_are_compact() {
         assert_eq!(std::mem::size_of::<BlockQ4>(), 20);
         assert_eq!(std::mem::size_of::<BlockQ8>(), 36);
-        assert_eq!(std::mem::size_of::<BlockA>(), 40);
+        assert_eq!(std::mem::size_of::<BlockA>(), 48);
     }
 
     #[test]

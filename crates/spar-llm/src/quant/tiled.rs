@@ -9,13 +9,15 @@
 //! four activation rows.
 //!
 //! Formats: 4-bit (`Q4_0`, `Q4_1`, `Q4_K`), 5-bit (`Q5_0`, `Q5_1`, `Q5_K`; the fifth bit in
-//! bit masks expanded with `vpmovm2b`), 8-bit (everything else).
+//! bit masks expanded with `vpmovm2b`), 6-bit (`Q6_K`, a scale per 16 inputs, two bit planes),
+//! 8-bit (everything else). All but the 8-bit re-quantisation are exact.
 
 use half::f16;
 
 use super::convert::Runtime;
 use super::kernels::{Isa, isa};
 use super::{BlockA, QK};
+use super::BlockQ6;
 
 /// Output rows per tile.
 pub const TILE: usize = 16;
@@ -41,6 +43,18 @@ pub struct TileQ5 {
     pub m: [f16; TILE],
 }
 
+/// 16 rows × 32 six-bit weights `x = d[half]·(q − 32)`, a scale per row and half-block.
+#[derive(Clone, Copy, PartialEq)]
+#[repr(C, align(64))]
+pub struct TileQ6 {
+    /// Low four bits, laid out as in [`TileQ4`].
+    pub qs: [u8; 256],
+    /// `hi[4g + 2h + p]`, bit `4r + j`: bit `4 + p` of input 8g + 4h + j of row r.
+    pub hi: [u64; 16],
+    /// `d[0]` for inputs 0..16, `d[1]` for 16..32.
+    pub d: [[f16; TILE]; 2],
+}
+
 /// 16 rows × 32 eight-bit weights.
 #[derive(Clone, Copy, PartialEq)]
 #[repr(C, align(64))]
@@ -61,6 +75,11 @@ impl std::fmt::Debug for TileQ5 {
         f.write_str("TileQ5")
     }
 }
+impl std::fmt::Debug for TileQ6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TileQ6")
+    }
+}
 impl std::fmt::Debug for TileQ8 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TileQ8")
@@ -72,13 +91,15 @@ impl std::fmt::Debug for TileQ8 {
 pub enum TileData {
     Q4(Vec<TileQ4>),
     Q5(Vec<TileQ5>),
+    Q6(Vec<TileQ6>),
     Q8(Vec<TileQ8>),
 }
 
 /// The integer weight (0..=255) of row `r`, input `k` of a block, and the row's (d, m).
 trait Tile: Copy + Send + Sync + 'static {
     fn q(&self, r: usize, k: usize) -> u8;
-    fn dm(&self, r: usize) -> (f32, f32);
+    /// (d, m) of row r at input k.
+    fn dm(&self, r: usize, k: usize) -> (f32, f32);
 }
 
 impl Tile for TileQ4 {
@@ -87,7 +108,7 @@ impl Tile for TileQ4 {
         let b = self.qs[g * 64 + r * 4 + rem % 4];
         if rem < 4 { b & 15 } else { b >> 4 }
     }
-    fn dm(&self, r: usize) -> (f32, f32) {
+    fn dm(&self, r: usize, _k: usize) -> (f32, f32) {
         (self.d[r].to_f32(), self.m[r].to_f32())
     }
 }
@@ -100,8 +121,25 @@ impl Tile for TileQ5 {
         let h = (self.hi[2 * g + rem / 4] >> (r * 4 + rem % 4)) & 1;
         lo | ((h as u8) << 4)
     }
-    fn dm(&self, r: usize) -> (f32, f32) {
+    fn dm(&self, r: usize, _k: usize) -> (f32, f32) {
         (self.d[r].to_f32(), self.m[r].to_f32())
+    }
+}
+
+impl Tile for TileQ6 {
+    fn q(&self, r: usize, k: usize) -> u8 {
+        let (g, rem) = (k / 8, k % 8);
+        let b = self.qs[g * 64 + r * 4 + rem % 4];
+        let lo = if rem < 4 { b & 15 } else { b >> 4 };
+        let base = 4 * g + 2 * (rem / 4);
+        let bit = r * 4 + rem % 4;
+        let h0 = (self.hi[base] >> bit) & 1;
+        let h1 = (self.hi[base + 1] >> bit) & 1;
+        lo | ((h0 as u8) << 4) | ((h1 as u8) << 5)
+    }
+    fn dm(&self, r: usize, k: usize) -> (f32, f32) {
+        let d = self.d[k / 16][r].to_f32();
+        (d, -32.0 * d)
     }
 }
 
@@ -109,7 +147,7 @@ impl Tile for TileQ8 {
     fn q(&self, r: usize, k: usize) -> u8 {
         self.qs[(k / 4) * 64 + r * 4 + k % 4]
     }
-    fn dm(&self, r: usize) -> (f32, f32) {
+    fn dm(&self, r: usize, _k: usize) -> (f32, f32) {
         (self.d[r].to_f32(), self.m[r].to_f32())
     }
 }
@@ -164,6 +202,30 @@ pub fn pack(rt: &Runtime, rows: usize, cols: usize) -> TileData {
             }
             TileData::Q5(out)
         }
+        Runtime::Q6(blocks) => {
+            let mut out = vec![TileQ6 { qs: [0; 256], hi: [0; 16], d: [[f16::ZERO; TILE]; 2] }; n_tiles * nb];
+            for r in 0..rows {
+                for b in 0..nb {
+                    let src: &BlockQ6 = &blocks[r * nb + b];
+                    let t = &mut out[(r / TILE) * nb + b];
+                    let rr = r % TILE;
+                    t.d[0][rr] = src.d[0];
+                    t.d[1][rr] = src.d[1];
+                    let v = &src.q;
+                    for g in 0..4 {
+                        for j in 0..4 {
+                            let (a, c) = (v[8 * g + j], v[8 * g + 4 + j]);
+                            t.qs[g * 64 + rr * 4 + j] = (a & 15) | ((c & 15) << 4);
+                            for (h, x) in [(0, a), (1, c)] {
+                                t.hi[4 * g + 2 * h] |= ((x >> 4) as u64 & 1) << (rr * 4 + j);
+                                t.hi[4 * g + 2 * h + 1] |= ((x >> 5) as u64 & 1) << (rr * 4 + j);
+                            }
+                        }
+                    }
+                }
+            }
+            TileData::Q6(out)
+        }
         Runtime::Q8(blocks) => {
             let mut out = vec![TileQ8 { qs: [0; 512], d: [f16::ZERO; TILE], m: [f16::ZERO; TILE] }; n_tiles * nb];
             for r in 0..rows {
@@ -188,6 +250,7 @@ impl TileData {
         match self {
             TileData::Q4(v) => std::mem::size_of_val(v.as_slice()),
             TileData::Q5(v) => std::mem::size_of_val(v.as_slice()),
+            TileData::Q6(v) => std::mem::size_of_val(v.as_slice()),
             TileData::Q8(v) => std::mem::size_of_val(v.as_slice()),
         }
     }
@@ -196,6 +259,7 @@ impl TileData {
         match self {
             TileData::Q4(_) => "q4",
             TileData::Q5(_) => "q5",
+            TileData::Q6(_) => "q6",
             TileData::Q8(_) => "q8",
         }
     }
@@ -206,8 +270,8 @@ impl TileData {
             let (t, rr) = (r / TILE, r % TILE);
             for b in 0..nb {
                 let tile = &tiles[t * nb + b];
-                let (d, m) = tile.dm(rr);
                 for k in 0..QK {
+                    let (d, m) = tile.dm(rr, k);
                     out[b * QK + k] = d * tile.q(rr, k) as f32 + m;
                 }
             }
@@ -216,6 +280,7 @@ impl TileData {
         match self {
             TileData::Q4(v) => go(v, r, nb, out),
             TileData::Q5(v) => go(v, r, nb, out),
+            TileData::Q6(v) => go(v, r, nb, out),
             TileData::Q8(v) => go(v, r, nb, out),
         }
     }
@@ -232,6 +297,7 @@ impl TileData {
             match self {
                 TileData::Q4(v) => run(isa, v, act, m, nb, rows, tiles, y),
                 TileData::Q5(v) => run(isa, v, act, m, nb, rows, tiles, y),
+                TileData::Q6(v) => run(isa, v, act, m, nb, rows, tiles, y),
                 TileData::Q8(v) => run(isa, v, act, m, nb, rows, tiles, y),
             }
         }
@@ -284,12 +350,14 @@ fn scalar<T: Tile>(tiles: &[T], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f3
         for (b, tile) in tiles.iter().enumerate() {
             let a = &acts[i][b];
             for (r, v) in o.iter_mut().enumerate() {
-                let mut s = 0i32;
-                for k in 0..QK {
-                    s += tile.q(r, k) as i32 * a.qs[k] as i32;
+                for half in 0..2 {
+                    let mut s = 0i32;
+                    for k in 16 * half..16 * half + 16 {
+                        s += tile.q(r, k) as i32 * a.qs[k] as i32;
+                    }
+                    let (d, m) = tile.dm(r, 16 * half);
+                    *v += d * a.d * s as f32 + m * a.sh[half];
                 }
-                let (d, m) = tile.dm(r);
-                *v += d * a.d * s as f32 + m * a.s;
             }
         }
     }
@@ -563,6 +631,110 @@ mod x86 {
             unsafe { q5_avx2(t, a, mt, o) }
         }
     }
+    /// Six-bit tiles: two scale vectors per block (one per 16 inputs), so the integer sums of
+    /// the two halves are kept apart; the −32 offset uses the activation's half sums.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vl,fma,f16c")]
+    unsafe fn q6_vnni(tiles: &[TileQ6], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+        unsafe {
+            let (b16, b32) = (_mm512_set1_epi8(16), _mm512_set1_epi8(32));
+            let mut acc = [_mm512_setzero_ps(); 4];
+            for (b, t) in tiles.iter().enumerate() {
+                let d0 = _mm512_cvtph_ps(_mm256_loadu_si256(t.d[0].as_ptr() as *const __m256i));
+                let d1 = _mm512_cvtph_ps(_mm256_loadu_si256(t.d[1].as_ptr() as *const __m256i));
+                let mut isum = [[_mm512_setzero_si512(); 2]; 4];
+                for g in 0..4 {
+                    let (lo, hi) = nibbles_512(t.qs.as_ptr().add(g * 64));
+                    let plane = |k: usize| {
+                        _mm512_or_si512(
+                            _mm512_and_si512(_mm512_movm_epi8(t.hi[k]), b16),
+                            _mm512_and_si512(_mm512_movm_epi8(t.hi[k + 1]), b32),
+                        )
+                    };
+                    let we = _mm512_or_si512(lo, plane(4 * g));
+                    let wo = _mm512_or_si512(hi, plane(4 * g + 2));
+                    let half = g / 2;
+                    for i in 0..4 {
+                        if i < mt {
+                            let a = acts[i].get_unchecked(b);
+                            isum[i][half] = _mm512_dpbusd_epi32(isum[i][half], we, bcast4_512(a, 8 * g));
+                            isum[i][half] = _mm512_dpbusd_epi32(isum[i][half], wo, bcast4_512(a, 8 * g + 4));
+                        }
+                    }
+                }
+                for i in 0..4 {
+                    if i < mt {
+                        let a = acts[i].get_unchecked(b);
+                        let da = _mm512_set1_ps(a.d);
+                        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i][0]), _mm512_mul_ps(d0, da), acc[i]);
+                        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i][1]), _mm512_mul_ps(d1, da), acc[i]);
+                        acc[i] = _mm512_fmadd_ps(d0, _mm512_set1_ps(-32.0 * a.sh[0]), acc[i]);
+                        acc[i] = _mm512_fmadd_ps(d1, _mm512_set1_ps(-32.0 * a.sh[1]), acc[i]);
+                    }
+                }
+            }
+            for i in 0..mt {
+                _mm512_storeu_ps(out[i].as_mut_ptr(), acc[i]);
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q6_avx2(tiles: &[TileQ6], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+        unsafe {
+            let ones = _mm256_set1_epi16(1);
+            for half_rows in 0..2 {
+                let mut acc = [_mm256_setzero_ps(); 4];
+                for (b, t) in tiles.iter().enumerate() {
+                    let load = |d: &[f16; TILE]| _mm256_cvtph_ps(_mm_loadu_si128(d.as_ptr().add(half_rows * 8) as *const __m128i));
+                    let (d0, d1) = (load(&t.d[0]), load(&t.d[1]));
+                    let mut isum = [[_mm256_setzero_si256(); 2]; 4];
+                    for g in 0..4 {
+                        let (lo, hi) = nibbles_256(t.qs.as_ptr().add(g * 64 + half_rows * 32));
+                        let plane = |k: usize| {
+                            let b0 = bits_to_16s((t.hi[k] >> (32 * half_rows)) as u32);
+                            let b1 = _mm256_slli_epi16(bits_to_16s((t.hi[k + 1] >> (32 * half_rows)) as u32), 1);
+                            _mm256_or_si256(b0, b1)
+                        };
+                        let we = _mm256_or_si256(lo, plane(4 * g));
+                        let wo = _mm256_or_si256(hi, plane(4 * g + 2));
+                        let h = g / 2;
+                        for i in 0..4 {
+                            if i < mt {
+                                let a = acts[i].get_unchecked(b);
+                                let pe = _mm256_maddubs_epi16(we, bcast4_256(a, 8 * g));
+                                let po = _mm256_maddubs_epi16(wo, bcast4_256(a, 8 * g + 4));
+                                let s = _mm256_add_epi32(_mm256_madd_epi16(pe, ones), _mm256_madd_epi16(po, ones));
+                                isum[i][h] = _mm256_add_epi32(isum[i][h], s);
+                            }
+                        }
+                    }
+                    for i in 0..4 {
+                        if i < mt {
+                            let a = acts[i].get_unchecked(b);
+                            let da = _mm256_set1_ps(a.d);
+                            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][0]), _mm256_mul_ps(d0, da), acc[i]);
+                            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][1]), _mm256_mul_ps(d1, da), acc[i]);
+                            acc[i] = _mm256_fmadd_ps(d0, _mm256_set1_ps(-32.0 * a.sh[0]), acc[i]);
+                            acc[i] = _mm256_fmadd_ps(d1, _mm256_set1_ps(-32.0 * a.sh[1]), acc[i]);
+                        }
+                    }
+                }
+                for i in 0..mt {
+                    _mm256_storeu_ps(out[i].as_mut_ptr().add(half_rows * 8), acc[i]);
+                }
+            }
+        }
+    }
+
+    impl SimdTile for TileQ6 {
+        unsafe fn vnni(t: &[Self], a: &[&[BlockA]; 4], mt: usize, o: &mut [[f32; TILE]; 4]) {
+            unsafe { q6_vnni(t, a, mt, o) }
+        }
+        unsafe fn avx2(t: &[Self], a: &[&[BlockA]; 4], mt: usize, o: &mut [[f32; TILE]; 4]) {
+            unsafe { q6_avx2(t, a, mt, o) }
+        }
+    }
+
     impl SimdTile for TileQ8 {
         unsafe fn vnni(t: &[Self], a: &[&[BlockA]; 4], mt: usize, o: &mut [[f32; TILE]; 4]) {
             unsafe { q8_vnni(t, a, mt, o) }
@@ -598,7 +770,7 @@ mod tests {
     #[test]
     fn every_format_and_isa_matches_the_float_reference() {
         let isas: Vec<Isa> = [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni].into_iter().filter(|i| *i as u8 <= isa() as u8).collect();
-        for ty in [GgmlType::Q4_1, GgmlType::Q4K, GgmlType::Q5_0, GgmlType::Q5K, GgmlType::Q8_0, GgmlType::Q6K] {
+        for ty in [GgmlType::Q4_1, GgmlType::Q4K, GgmlType::Q5_0, GgmlType::Q5K, GgmlType::Q8_0, GgmlType::Q6K, GgmlType::F16] {
             let (rows, cols) = (37, 256);
             let bytes = random_blocks(ty, rows * cols / ty.block_elems(), 3);
             let mut wf = vec![0f32; rows * cols];
@@ -627,6 +799,7 @@ mod tests {
                         match &tiles {
                             TileData::Q4(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
                             TileData::Q5(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
+                            TileData::Q6(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
                             TileData::Q8(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
                         }
                     }
