@@ -5,20 +5,20 @@
 #   SPAR_BIN=target/debug/spar scripts/frame_times.sh
 #   SPAR_FRAME_MODEL=smollm2-135m scripts/frame_times.sh   # another registry id or a .gguf path
 #
-# 1. Headless: the egui_kittest test `frames_stay_under_budget_while_the_model_generates`
+# 1. Headless: the egui_kittest test `the_ui_keeps_drawing_while_the_model_generates`
 #    drives the real app state through three answers while the tiny test model streams its
 #    follow-ups, and prints the slowest frame.
 # 2. The real app under Xvfb with a real model (the registry default unless SPAR_FRAME_MODEL
 #    is set; skipped when it is not downloaded): a system-design question opens, xdotool types
 #    an answer and presses Ctrl+Enter, the interviewer model streams its follow-up, the app
 #    closes itself and prints its frame statistics ("max while generating"). A screenshot of
-#    the follow-up streaming in goes to docs/screenshots/practice-streaming.png.
+#    the model's follow-up goes to docs/screenshots/practice-model-follow-up.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 echo "== headless (tiny test model)"
-cargo nextest run --workspace -E 'package(spar-app) & test(frames_stay_under_budget_while_the_model_generates)' \
+cargo nextest run --workspace -E 'package(spar-app) & test(the_ui_keeps_drawing_while_the_model_generates)' \
   --no-capture 2>&1 | grep -E 'frame time while generating|PASS|FAIL' || true
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -75,6 +75,6 @@ xdotool type --delay 3 "Requirements first: 100M new links a month and 100 reads
 xdotool key ctrl+Return
 sleep "${SPAR_FRAME_SHOT_AT:-20}"
 mkdir -p "$ROOT/docs/screenshots"
-import -window root "$ROOT/docs/screenshots/practice-streaming.png"
+import -window root "$ROOT/docs/screenshots/practice-model-follow-up.png"
 wait "$APP_PID" || { cat "$DEMO/app.log" >&2; exit 1; }
 grep -h 'spar-app frames' "$DEMO/app.log" || { echo "no frame report; app log:" >&2; cat "$DEMO/app.log" >&2; exit 1; }

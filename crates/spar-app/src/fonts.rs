@@ -18,7 +18,10 @@ pub struct FontFile {
 
 impl std::fmt::Debug for FontFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FontFile").field("path", &self.path).field("bytes", &self.bytes.len()).finish()
+        f.debug_struct("FontFile")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -66,7 +69,9 @@ pub fn candidates() -> Vec<PathBuf> {
     }
     out.extend(CANDIDATES.iter().map(PathBuf::from));
     for dir in FOLDERS {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
         let mut found: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -87,12 +92,17 @@ pub fn candidates() -> Vec<PathBuf> {
 
 fn is_font_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    [".ttc", ".ttf", ".otf", ".otc"].iter().any(|e| lower.ends_with(e))
+    [".ttc", ".ttf", ".otf", ".otc"]
+        .iter()
+        .any(|e| lower.ends_with(e))
 }
 
 /// Whether `bytes` start like a TrueType/OpenType font or collection.
 pub fn looks_like_font(bytes: &[u8]) -> bool {
-    matches!(bytes.get(..4), Some(b"ttcf") | Some(b"OTTO") | Some(b"true") | Some([0, 1, 0, 0]))
+    matches!(
+        bytes.get(..4),
+        Some(b"ttcf") | Some(b"OTTO") | Some(b"true") | Some([0, 1, 0, 0])
+    )
 }
 
 /// General Unicode fonts (arrows, symbols, Vietnamese), tried in order.
@@ -111,7 +121,11 @@ const FALLBACKS: &[&str] = &[
 /// Reads one font file, if it is one.
 pub fn read(path: &Path) -> Option<FontFile> {
     let bytes = std::fs::read(path).ok()?;
-    looks_like_font(&bytes).then(|| FontFile { path: path.to_path_buf(), bytes: Arc::new(bytes), index: 0 })
+    looks_like_font(&bytes).then(|| FontFile {
+        path: path.to_path_buf(),
+        bytes: Arc::new(bytes),
+        index: 0,
+    })
 }
 
 /// The first readable CJK font (slow: reads a file of tens of megabytes; call it off the UI
@@ -133,8 +147,14 @@ pub fn install(ctx: &egui::Context, name: &str, font: &FontFile) {
         name: name.into(),
         data,
         families: vec![
-            egui::InsertFontFamily { family: egui::FontFamily::Proportional, priority: egui::FontPriority::Lowest },
-            egui::InsertFontFamily { family: egui::FontFamily::Monospace, priority: egui::FontPriority::Lowest },
+            egui::InsertFontFamily {
+                family: egui::FontFamily::Proportional,
+                priority: egui::FontPriority::Lowest,
+            },
+            egui::InsertFontFamily {
+                family: egui::FontFamily::Monospace,
+                priority: egui::FontPriority::Lowest,
+            },
         ],
     });
 }

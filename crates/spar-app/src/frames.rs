@@ -97,7 +97,12 @@ impl FrameStats {
 
     /// One line for the status bar.
     pub fn summary(&self) -> String {
-        let mut s = format!("ui {:.1} ms · p95 {:.1} · max {:.1}", self.last_ms(), self.p95_ms(), self.max_ms());
+        let mut s = format!(
+            "ui {:.1} ms · p95 {:.1} · max {:.1}",
+            self.last_ms(),
+            self.p95_ms(),
+            self.max_ms()
+        );
         if let Some(g) = self.generating_max_ms() {
             s.push_str(&format!(" · while generating max {g:.1}"));
         }

@@ -55,6 +55,10 @@ pub fn run(opts: LaunchOptions) -> Result<(), String> {
             .with_min_inner_size([880.0, 560.0]),
         ..eframe::NativeOptions::default()
     };
-    eframe::run_native("spar", native, Box::new(move |cc| Ok(Box::new(app::SparApp::new(cc, opts)))))
-        .map_err(|e| e.to_string())
+    eframe::run_native(
+        "spar",
+        native,
+        Box::new(move |cc| Ok(Box::new(app::SparApp::new(cc, opts)))),
+    )
+    .map_err(|e| e.to_string())
 }

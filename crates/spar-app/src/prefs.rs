@@ -77,7 +77,10 @@ impl Language {
 
     /// Whether text in this language needs a CJK font.
     pub fn needs_cjk(self) -> bool {
-        matches!(self, Language::Japanese | Language::Korean | Language::Chinese)
+        matches!(
+            self,
+            Language::Japanese | Language::Korean | Language::Chinese
+        )
     }
 }
 
@@ -93,7 +96,13 @@ pub struct TrackChoice {
 
 impl TrackChoice {
     pub fn track(&self) -> Track {
-        Track { kind: self.kind, level: self.level, region: self.region, stack: self.stack, loop_id: None }
+        Track {
+            kind: self.kind,
+            level: self.level,
+            region: self.region,
+            stack: self.stack,
+            loop_id: None,
+        }
     }
 }
 
@@ -161,7 +170,11 @@ impl Prefs {
 
     /// The font size clamped to a usable range (a hand-edited file may hold anything).
     pub fn font_size(&self) -> f32 {
-        if self.font_size.is_finite() { self.font_size.clamp(Self::MIN_FONT, Self::MAX_FONT) } else { 15.0 }
+        if self.font_size.is_finite() {
+            self.font_size.clamp(Self::MIN_FONT, Self::MAX_FONT)
+        } else {
+            15.0
+        }
     }
 }
 
@@ -180,7 +193,13 @@ mod tests {
 
     #[test]
     fn settings_follow_the_timers() {
-        let p = Prefs { minutes: Some(7), pressure: true, follow_ups: 1, questions: 0, ..Prefs::default() };
+        let p = Prefs {
+            minutes: Some(7),
+            pressure: true,
+            follow_ups: 1,
+            questions: 0,
+            ..Prefs::default()
+        };
         let s = p.settings();
         assert_eq!(s.time_limit_s, Some(420));
         assert!(s.pressure);

@@ -24,7 +24,12 @@ use spar_llm::{Cancel, Llm, LoadOptions};
 use crate::fonts::FontFile;
 use crate::frames::FrameStats;
 use crate::prefs::{Prefs, Theme};
-use crate::worker::{Action, CoachSpec, IMPORT_ID, Listing, ModelOp, Msg, PracticeMsg, Start, Workers};
+use crate::worker::{
+    Action, CoachSpec, IMPORT_ID, Listing, ModelOp, Msg, PracticeMsg, Start, Workers,
+};
+
+/// The most bank search results shown.
+pub const SEARCH_LIMIT: usize = 100;
 
 /// A screen of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +45,14 @@ pub enum Screen {
 
 impl Screen {
     /// The screens in the navigation bar (the scorecard opens from practice and history).
-    pub const NAV: &'static [Screen] =
-        &[Screen::Home, Screen::Practice, Screen::History, Screen::Bank, Screen::Models, Screen::Settings];
+    pub const NAV: &'static [Screen] = &[
+        Screen::Home,
+        Screen::Practice,
+        Screen::History,
+        Screen::Bank,
+        Screen::Models,
+        Screen::Settings,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -79,7 +90,9 @@ impl FromStr for Screen {
             "bank" => Ok(Screen::Bank),
             "models" => Ok(Screen::Models),
             "settings" => Ok(Screen::Settings),
-            other => Err(format!("unknown screen `{other}` (home, practice, scorecard, history, bank, models, settings)")),
+            other => Err(format!(
+                "unknown screen `{other}` (home, practice, scorecard, history, bank, models, settings)"
+            )),
         }
     }
 }
@@ -108,7 +121,10 @@ pub enum Command {
     ExportCritique,
     ExportSession(String),
     SelectSession(String),
-    OpenScorecard { session: String, item: usize },
+    OpenScorecard {
+        session: String,
+        item: usize,
+    },
     RefreshHistory,
     Fetch(String),
     CancelModelOp(String),
@@ -173,7 +189,9 @@ pub struct ModelOpState {
 
 impl ModelOpState {
     pub fn fraction(&self) -> Option<f32> {
-        self.total.filter(|t| *t > 0).map(|t| (self.done as f64 / t as f64).clamp(0.0, 1.0) as f32)
+        self.total
+            .filter(|t| *t > 0)
+            .map(|t| (self.done as f64 / t as f64).clamp(0.0, 1.0) as f32)
     }
 }
 
@@ -204,6 +222,8 @@ pub struct HistoryView {
     pub selected: Option<String>,
     /// The kind whose dimensions the progress chart shows (`None`: the weakest overall).
     pub chart_kind: Option<Kind>,
+    /// Running share covered over all dimensions, one point per critiqued question.
+    pub overall: Vec<(u64, f64)>,
 }
 
 /// What the practice worker is doing.
@@ -216,6 +236,8 @@ pub enum Busy {
     Reference,
     NextQuestion,
     Finishing,
+    /// Handing the session to a newly loaded model.
+    Switching,
 }
 
 impl Busy {
@@ -227,6 +249,7 @@ impl Busy {
             Busy::Reference => "Fetching the reference answer…",
             Busy::NextQuestion => "Picking the next question…",
             Busy::Finishing => "Saving…",
+            Busy::Switching => "Handing over to the new model…",
         }
     }
 
@@ -334,6 +357,8 @@ pub struct AppState {
     pub data_dir_edit: String,
     /// The last export written.
     pub last_export: Option<PathBuf>,
+    /// Print frames slower than 16 ms to stderr (`SPAR_APP_FRAME_LOG`).
+    pub log_slow_frames: bool,
     pub(crate) commands: Vec<Command>,
     workers: Workers,
     cancel: Cancel,
@@ -344,13 +369,20 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("screen", &self.screen).field("model", &self.model.id).finish()
+        f.debug_struct("AppState")
+            .field("screen", &self.screen)
+            .field("model", &self.model.id)
+            .finish()
     }
 }
 
 /// The data folder a store lives in (the store keeps `sessions/` below it).
 pub fn data_root(store: &Store) -> PathBuf {
-    store.dir().parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    store
+        .dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 impl AppState {
@@ -360,7 +392,12 @@ impl AppState {
         let mut s = Self::bare(Prefs::default(), store, registry, None, 1);
         s.bank = Loadable::Ready(bank);
         if let Some(llm) = llm {
-            let id = llm.info.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+            let id = llm
+                .info
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into());
             s.model.id = Some(id);
             s.model.llm = Some(llm);
         }
@@ -378,7 +415,14 @@ impl AppState {
         let dir = spar_llm::registry::models_dir();
         let (registry, registry_error) = match Registry::load(&dir) {
             Ok(r) => (r, None),
-            Err(e) => (Registry { default: String::new(), models: Vec::new(), dir }, Some(e.to_string())),
+            Err(e) => (
+                Registry {
+                    default: String::new(),
+                    models: Vec::new(),
+                    dir,
+                },
+                Some(e.to_string()),
+            ),
         };
         let mut s = Self::bare(prefs, store, registry, model, threads);
         s.registry_error = registry_error;
@@ -395,7 +439,13 @@ impl AppState {
         s
     }
 
-    fn bare(prefs: Prefs, store: Store, registry: Registry, launch_model: Option<String>, threads: usize) -> Self {
+    fn bare(
+        prefs: Prefs,
+        store: Store,
+        registry: Registry,
+        launch_model: Option<String>,
+        threads: usize,
+    ) -> Self {
         let data_dir_edit = data_root(&store).display().to_string();
         let mut s = Self {
             prefs,
@@ -405,7 +455,10 @@ impl AppState {
             model: ModelSlot::default(),
             registry,
             registry_error: None,
-            models: ModelsView { ram_mb: spar_llm::registry::total_ram_mb(), ..ModelsView::default() },
+            models: ModelsView {
+                ram_mb: spar_llm::registry::total_ram_mb(),
+                ..ModelsView::default()
+            },
             history: HistoryView::default(),
             practice: PracticeView::default(),
             bank_view: BankView::default(),
@@ -419,6 +472,7 @@ impl AppState {
             launch_model,
             data_dir_edit,
             last_export: None,
+            log_slow_frames: false,
             commands: Vec::new(),
             workers: Workers::new(),
             cancel: Cancel::new(),
@@ -453,11 +507,19 @@ impl AppState {
 
     /// Threads for loading a model.
     pub fn threads(&self) -> usize {
-        if self.prefs.threads == 0 { self.launch_threads } else { self.prefs.threads }
+        if self.prefs.threads == 0 {
+            self.launch_threads
+        } else {
+            self.prefs.threads
+        }
     }
 
     pub fn flash(&mut self, text: impl Into<String>, error: bool) {
-        self.flash = Some(Flash { text: text.into(), error, at: Instant::now() });
+        self.flash = Some(Flash {
+            text: text.into(),
+            error,
+            at: Instant::now(),
+        });
     }
 
     // ---------------------------------------------------------------- frame
@@ -473,7 +535,7 @@ impl AppState {
             }
             self.ctx = Some(ctx.clone());
         }
-        self.poll();
+        let messages = self.poll();
         if self.apply_style(&ctx) {
             // Style changes reach the context's next pass; this frame's ui gets them now.
             ui.set_style(ctx.style_of(self.egui_theme()));
@@ -486,10 +548,29 @@ impl AppState {
             // The countdown ticks.
             ctx.request_repaint_after(Duration::from_millis(500));
         }
-        if self.flash.as_ref().is_some_and(|f| f.at.elapsed() < Duration::from_secs(8)) {
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.at.elapsed() < Duration::from_secs(8))
+        {
             ctx.request_repaint_after(Duration::from_secs(1));
         }
-        self.frames.record(t0.elapsed(), self.generating());
+        let took = t0.elapsed();
+        self.frames.record(took, self.generating());
+        if self.log_slow_frames && took > Duration::from_millis(16) {
+            eprintln!(
+                "slow frame #{}: {:.1} ms on {:?} ({} message(s){})",
+                self.frames.frames(),
+                took.as_secs_f32() * 1e3,
+                self.screen,
+                messages,
+                if self.generating() {
+                    ", generating"
+                } else {
+                    ""
+                }
+            );
+        }
     }
 
     fn egui_theme(&self) -> egui::Theme {
@@ -523,11 +604,14 @@ impl AppState {
     // ---------------------------------------------------------------- messages
 
     /// Folds in every message the workers sent.
-    pub fn poll(&mut self) {
+    pub fn poll(&mut self) -> usize {
+        let mut n = 0;
         while let Some(msg) = self.workers.try_recv() {
             self.handle(msg);
+            n += 1;
         }
         self.open_pending_screen();
+        n
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -550,7 +634,11 @@ impl AppState {
                 }
             }
             Msg::History { dir, result } => self.on_history(&dir, result),
-            Msg::ModelLoaded { id, result, seconds } => {
+            Msg::ModelLoaded {
+                id,
+                result,
+                seconds,
+            } => {
                 if self.model.loading.as_deref() != Some(id.as_str()) {
                     return; // superseded by a later choice
                 }
@@ -562,6 +650,7 @@ impl AppState {
                         self.model.error = None;
                         self.model.load_seconds = Some(seconds);
                         self.flash(format!("Model {id} loaded in {seconds:.1} s"), false);
+                        self.sync_coach();
                     }
                     Err(e) => {
                         self.model.error = Some(format!("{id}: {e}"));
@@ -569,7 +658,12 @@ impl AppState {
                     }
                 }
             }
-            Msg::Progress { id, stage, done, total } => {
+            Msg::Progress {
+                id,
+                stage,
+                done,
+                total,
+            } => {
                 if let Some(op) = self.models.ops.get_mut(&id) {
                     if let Some(s) = stage {
                         op.stage = s;
@@ -598,10 +692,16 @@ impl AppState {
                         self.models.statuses.insert(id.clone(), Status::Verified);
                     }
                     (Err(e), ModelOp::Verify) if !cancelled => {
-                        self.models.statuses.insert(id.clone(), Status::Corrupt(e.clone()));
+                        self.models
+                            .statuses
+                            .insert(id.clone(), Status::Corrupt(e.clone()));
                     }
                     (Err(e), _) => {
-                        let what = if cancelled { format!("{} {id} cancelled", op.label()) } else { format!("{id}: {e}") };
+                        let what = if cancelled {
+                            format!("{} {id} cancelled", op.label())
+                        } else {
+                            format!("{id}: {e}")
+                        };
                         self.flash(what, !cancelled);
                         self.refresh_statuses();
                     }
@@ -620,7 +720,9 @@ impl AppState {
                         }
                         self.refresh_statuses();
                         self.models.statuses.insert(id.clone(), Status::Verified);
-                        self.models.results.insert(IMPORT_ID.into(), Ok(format!("imported as `{id}`")));
+                        self.models
+                            .results
+                            .insert(IMPORT_ID.into(), Ok(format!("imported as `{id}`")));
                         self.models.import_path.clear();
                     }
                     Err(e) => {
@@ -629,7 +731,11 @@ impl AppState {
                     }
                 }
             }
-            Msg::Removed { id, result, was_imported } => {
+            Msg::Removed {
+                id,
+                result,
+                was_imported,
+            } => {
                 match &result {
                     Ok(_) => {
                         if was_imported {
@@ -640,7 +746,9 @@ impl AppState {
                     Err(e) => self.flash(format!("Could not delete {id}: {e}"), true),
                 }
                 self.refresh_statuses();
-                self.models.results.insert(id, result.map(|_| "deleted".into()));
+                self.models
+                    .results
+                    .insert(id, result.map(|_| "deleted".into()));
             }
             Msg::Practice(m) => self.on_practice(m),
             Msg::Exported(Ok(path)) => {
@@ -661,10 +769,19 @@ impl AppState {
         match result {
             Ok(l) => {
                 for q in &l.quarantined {
-                    self.flash(format!("{} could not be read ({}); moved to {}", q.file.display(), q.reason, q.moved_to.display()), true);
+                    self.flash(
+                        format!(
+                            "{} could not be read ({}); moved to {}",
+                            q.file.display(),
+                            q.reason,
+                            q.moved_to.display()
+                        ),
+                        true,
+                    );
                 }
                 self.history.stats = dimension_stats(&l.sessions, now_ms());
                 self.history.weakest = weakest(&self.history.stats, 1, 3);
+                self.history.overall = overall_trend(&l.sessions);
                 self.history.sessions = l.sessions;
                 self.history.quarantined.extend(l.quarantined);
                 self.history.unfinished = l.unfinished;
@@ -696,11 +813,16 @@ impl AppState {
     /// The unfinished session to offer, unless it is the one already open.
     pub fn resumable(&self) -> Option<&Session> {
         let open = self.practice.session.as_ref().map(|s| s.id.as_str());
-        self.history.unfinished.as_ref().filter(|s| Some(s.id.as_str()) != open || self.practice.finished.is_some())
+        self.history
+            .unfinished
+            .as_ref()
+            .filter(|s| Some(s.id.as_str()) != open || self.practice.finished.is_some())
     }
 
     fn open_pending_screen(&mut self) {
-        let Some(screen) = self.pending_screen else { return };
+        let Some(screen) = self.pending_screen else {
+            return;
+        };
         if self.bank().is_none() || !self.history.loaded || self.history.loading {
             if matches!(self.bank, Loadable::Failed(_)) {
                 self.pending_screen = None;
@@ -718,7 +840,10 @@ impl AppState {
             }
             Screen::Scorecard => {
                 let latest = self.history.sessions.iter().find_map(|s| {
-                    s.items.iter().rposition(|i| i.critique.is_some()).map(|item| (s.id.clone(), item))
+                    s.items
+                        .iter()
+                        .rposition(|i| i.critique.is_some())
+                        .map(|item| (s.id.clone(), item))
                 });
                 match latest {
                     Some((session, item)) => self.apply(Command::OpenScorecard { session, item }),
@@ -726,8 +851,14 @@ impl AppState {
                 }
             }
             Screen::History => {
-                let critiqued = self.history.sessions.iter().find(|s| s.items.iter().any(|i| i.critique.is_some()));
-                self.history.selected = critiqued.or(self.history.sessions.first()).map(|s| s.id.clone());
+                let critiqued = self
+                    .history
+                    .sessions
+                    .iter()
+                    .find(|s| s.items.iter().any(|i| i.critique.is_some()));
+                self.history.selected = critiqued
+                    .or(self.history.sessions.first())
+                    .map(|s| s.id.clone());
                 self.screen = Screen::History;
             }
             Screen::Bank => {
@@ -756,7 +887,10 @@ impl AppState {
                 Event::Finished { mean_score } => p.finished = Some(mean_score),
             },
             PracticeMsg::Reference(r) => {
-                p.reference = Some(r.unwrap_or_else(|| "This question has no reference answer in the bank.".into()))
+                p.reference =
+                    Some(r.unwrap_or_else(|| {
+                        "This question has no reference answer in the bank.".into()
+                    }))
             }
             PracticeMsg::Done { practice, result } => {
                 p.has_model = practice.coach.has_model();
@@ -766,17 +900,18 @@ impl AppState {
                 p.pending_answer = None;
                 p.streaming.clear();
                 p.focus_editor = true;
-                if let Err(e) = result {
-                    if e != "cancelled" {
-                        p.error = Some(e.clone());
-                        self.flash(e, true);
-                    }
+                if let Err(e) = result
+                    && e != "cancelled"
+                {
+                    p.error = Some(e.clone());
+                    self.flash(e, true);
                 }
                 if std::mem::take(&mut self.practice.critique_arrived) {
                     self.scorecard = Some(ScorecardTarget::Current);
                     self.screen = Screen::Scorecard;
                 }
                 self.refresh_history();
+                self.sync_coach();
             }
             PracticeMsg::StartFailed(e) => {
                 p.busy = None;
@@ -801,18 +936,38 @@ impl AppState {
             }
             Command::StartTrack => {
                 let track = self.prefs.track.track();
-                self.start(Start::New { track, settings: self.prefs.settings() });
+                self.start(Start::New {
+                    track,
+                    settings: self.prefs.settings(),
+                });
             }
             Command::StartLoop(id) => {
-                let track = Track { loop_id: Some(id), level: self.prefs.track.level, ..Track::default() };
-                self.start(Start::New { track, settings: self.prefs.settings() });
+                let track = Track {
+                    loop_id: Some(id),
+                    level: self.prefs.track.level,
+                    ..Track::default()
+                };
+                self.start(Start::New {
+                    track,
+                    settings: self.prefs.settings(),
+                });
             }
             Command::DrillWeakSpots => match weak_spot_kind(&self.history.weakest) {
                 Some(kind) => {
-                    let track = Track { kind: Some(kind), level: self.prefs.track.level, ..Track::default() };
-                    self.start(Start::New { track, settings: self.prefs.settings() });
+                    let track = Track {
+                        kind: Some(kind),
+                        level: self.prefs.track.level,
+                        ..Track::default()
+                    };
+                    self.start(Start::New {
+                        track,
+                        settings: self.prefs.settings(),
+                    });
                 }
-                None => self.flash("Finish a question first: there is no history to find weak spots in yet.", true),
+                None => self.flash(
+                    "Finish a question first: there is no history to find weak spots in yet.",
+                    true,
+                ),
             },
             Command::Resume => match self.history.unfinished.clone() {
                 Some(s) => self.start(Start::Resume(Box::new(s))),
@@ -820,7 +975,12 @@ impl AppState {
             },
             Command::Submit => self.submit(),
             Command::CritiqueNow => {
-                let said = self.practice.session.as_ref().and_then(|s| s.current()).is_some_and(|i| !i.candidate_text().trim().is_empty());
+                let said = self
+                    .practice
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.current())
+                    .is_some_and(|i| !i.candidate_text().trim().is_empty());
                 if !said {
                     self.flash("Answer something first — even a first step.", true);
                 } else {
@@ -835,8 +995,15 @@ impl AppState {
             }
             Command::ShowReference => match &self.scorecard {
                 Some(ScorecardTarget::Saved { session, item }) => {
-                    let qid = self.saved_session(session).and_then(|s| s.items.get(*item)).map(|i| i.question_id.clone());
-                    self.saved_reference = qid.and_then(|q| self.bank().and_then(|b| b.get(&q)).map(|q| q.reference_answer.clone()));
+                    let qid = self
+                        .saved_session(session)
+                        .and_then(|s| s.items.get(*item))
+                        .map(|i| i.question_id.clone());
+                    self.saved_reference = qid.and_then(|q| {
+                        self.bank()
+                            .and_then(|b| b.get(&q))
+                            .map(|q| q.reference_answer.clone())
+                    });
                 }
                 _ => self.act(Action::Reference, Busy::Reference),
             },
@@ -847,7 +1014,8 @@ impl AppState {
             Command::EndSession => {
                 if self.practice.busy.is_none() && self.practice.practice.is_some() {
                     self.act(Action::Finish, Busy::Finishing);
-                    self.practice.finished = Some(self.practice.session.as_ref().and_then(Session::mean_score));
+                    self.practice.finished =
+                        Some(self.practice.session.as_ref().and_then(Session::mean_score));
                 }
             }
             Command::ExportCritique => self.export_critique(),
@@ -857,8 +1025,16 @@ impl AppState {
                 self.saved_reference = None;
                 self.history.selected = Some(session.clone());
                 let current = self.practice.finished.is_none()
-                    && self.practice.session.as_ref().is_some_and(|s| s.id == session && s.items.len() == item + 1);
-                self.scorecard = Some(if current { ScorecardTarget::Current } else { ScorecardTarget::Saved { session, item } });
+                    && self
+                        .practice
+                        .session
+                        .as_ref()
+                        .is_some_and(|s| s.id == session && s.items.len() == item + 1);
+                self.scorecard = Some(if current {
+                    ScorecardTarget::Current
+                } else {
+                    ScorecardTarget::Saved { session, item }
+                });
                 self.screen = Screen::Scorecard;
             }
             Command::RefreshHistory => self.refresh_history(),
@@ -897,7 +1073,13 @@ impl AppState {
                 self.data_dir_edit = data_root(&self.store).display().to_string();
                 self.history = HistoryView::default();
                 self.refresh_history();
-                self.flash(format!("Sessions are now read from and saved to {}", self.store.dir().display()), false);
+                self.flash(
+                    format!(
+                        "Sessions are now read from and saved to {}",
+                        self.store.dir().display()
+                    ),
+                    false,
+                );
             }
             Command::SelectQuestion(id) => self.bank_view.selected = Some(id),
         }
@@ -912,19 +1094,35 @@ impl AppState {
             self.flash("Wait for the current turn to finish (or stop it).", true);
             return;
         }
-        if let Start::New { track: Track { loop_id: Some(l), .. }, .. } = &start {
-            if bank.find_loop(l).is_none() {
-                self.flash(format!("There is no mock loop `{l}`."), true);
-                return;
-            }
+        if let Start::New {
+            track: Track {
+                loop_id: Some(l), ..
+            },
+            ..
+        } = &start
+            && bank.find_loop(l).is_none()
+        {
+            self.flash(format!("There is no mock loop `{l}`."), true);
+            return;
         }
         let llm = self.model.llm.clone().zip(self.model.id.clone());
-        let spec = CoachSpec { bank, llm, language: self.prefs.language.coach_language() };
-        self.practice = PracticeView { busy: Some(Busy::Starting), has_model: spec.llm.is_some(), ..PracticeView::default() };
+        let spec = CoachSpec {
+            bank,
+            llm,
+            language: self.prefs.language.coach_language(),
+        };
+        self.practice = PracticeView {
+            busy: Some(Busy::Starting),
+            has_model: spec.llm.is_some(),
+            ..PracticeView::default()
+        };
         self.scorecard = None;
         self.cancel.reset();
         self.screen = Screen::Practice;
-        if let Err(e) = self.workers.start_practice(spec, self.store.clone(), start, self.cancel.clone()) {
+        if let Err(e) =
+            self.workers
+                .start_practice(spec, self.store.clone(), start, self.cancel.clone())
+        {
             self.practice.busy = None;
             self.flash(e, true);
         }
@@ -934,7 +1132,9 @@ impl AppState {
         if self.practice.busy.is_some() {
             return;
         }
-        let Some(p) = self.practice.practice.take() else { return };
+        let Some(p) = self.practice.practice.take() else {
+            return;
+        };
         self.cancel.reset();
         self.practice.busy = Some(busy);
         self.practice.stopped = false;
@@ -943,9 +1143,37 @@ impl AppState {
         if let Err(e) = self.workers.act(p, action, self.cancel.clone()) {
             // The session is saved after every turn; it can be resumed.
             self.practice = PracticeView::default();
-            self.flash(format!("{e}; the session is saved and can be resumed"), true);
+            self.flash(
+                format!("{e}; the session is saved and can be resumed"),
+                true,
+            );
             self.refresh_history();
         }
+    }
+
+    /// Hands an open session to the loaded model when it has another one (or none): a model
+    /// that finishes loading mid-session takes over from the next turn.
+    fn sync_coach(&mut self) {
+        let (Some(p), Some(llm), Some(id)) =
+            (&self.practice.practice, &self.model.llm, &self.model.id)
+        else {
+            return;
+        };
+        if self.practice.busy.is_some()
+            || self.practice.finished.is_some()
+            || p.coach.model_id() == Some(id.as_str())
+        {
+            return;
+        }
+        let Some(bank) = self.bank().cloned() else {
+            return;
+        };
+        let spec = CoachSpec {
+            bank,
+            llm: Some((llm.clone(), id.clone())),
+            language: self.prefs.language.coach_language(),
+        };
+        self.act(Action::UseCoach(Box::new(spec)), Busy::Switching);
     }
 
     fn submit(&mut self) {
@@ -954,7 +1182,10 @@ impl AppState {
             self.flash("Write an answer first.", true);
             return;
         }
-        let waiting = matches!(self.practice.phase(), Some(Phase::Answer | Phase::FollowUpAnswer(_) | Phase::DrillMove(_)));
+        let waiting = matches!(
+            self.practice.phase(),
+            Some(Phase::Answer | Phase::FollowUpAnswer(_) | Phase::DrillMove(_))
+        );
         if !waiting || self.practice.busy.is_some() {
             return;
         }
@@ -971,8 +1202,12 @@ impl AppState {
         let mut statuses = BTreeMap::new();
         for m in &reg.models {
             let s = spar_llm::registry::status(reg, m, false, &mut Quiet);
-            let keep_verified = s == Status::Present && self.models.statuses.get(&m.id) == Some(&Status::Verified);
-            statuses.insert(m.id.clone(), if keep_verified { Status::Verified } else { s });
+            let keep_verified =
+                s == Status::Present && self.models.statuses.get(&m.id) == Some(&Status::Verified);
+            statuses.insert(
+                m.id.clone(),
+                if keep_verified { Status::Verified } else { s },
+            );
         }
         self.models.statuses = statuses;
     }
@@ -994,7 +1229,8 @@ impl AppState {
                 if path.is_empty() {
                     Err("enter the path of a .gguf file".to_string())
                 } else {
-                    self.workers.import(reg, PathBuf::from(path), cancel.clone())
+                    self.workers
+                        .import(reg, PathBuf::from(path), cancel.clone())
                 }
             }
         };
@@ -1002,7 +1238,16 @@ impl AppState {
             Ok(()) => {
                 let stage = format!("{}…", op.label());
                 self.models.results.remove(id);
-                self.models.ops.insert(id.to_string(), ModelOpState { op, stage, done: 0, total: None, cancel });
+                self.models.ops.insert(
+                    id.to_string(),
+                    ModelOpState {
+                        op,
+                        stage,
+                        done: 0,
+                        total: None,
+                        cancel,
+                    },
+                );
             }
             Err(e) => {
                 self.models.results.insert(id.to_string(), Err(e.clone()));
@@ -1013,9 +1258,10 @@ impl AppState {
 
     /// The model to load: the command line's, else the chosen one, else the registry default.
     pub fn wanted_model(&self) -> Option<String> {
-        self.launch_model.clone().or_else(|| self.prefs.active_model.clone()).or_else(|| {
-            (!self.registry.default.is_empty()).then(|| self.registry.default.clone())
-        })
+        self.launch_model
+            .clone()
+            .or_else(|| self.prefs.active_model.clone())
+            .or_else(|| (!self.registry.default.is_empty()).then(|| self.registry.default.clone()))
     }
 
     /// Loads the wanted model in the background. `explicit`: the user asked, so a model that
@@ -1024,10 +1270,15 @@ impl AppState {
         if explicit {
             self.launch_model = None;
         }
-        let Some(id) = self.wanted_model() else { return };
+        let Some(id) = self.wanted_model() else {
+            return;
+        };
         let as_path = Path::new(&id);
         let (label, path) = if id.ends_with(".gguf") || as_path.is_file() {
-            let stem = as_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| id.clone());
+            let stem = as_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| id.clone());
             (stem, as_path.to_path_buf())
         } else {
             match self.registry.get(&id) {
@@ -1038,7 +1289,10 @@ impl AppState {
                         None => {
                             if explicit {
                                 self.model.error = Some(format!("{id} is not downloaded yet"));
-                                self.flash(format!("{id} is not downloaded yet: download it first"), true);
+                                self.flash(
+                                    format!("{id} is not downloaded yet: download it first"),
+                                    true,
+                                );
                             }
                             return;
                         }
@@ -1058,7 +1312,11 @@ impl AppState {
                 return;
             }
         };
-        let opts = LoadOptions { device, max_ctx: 4096, threads: self.threads() };
+        let opts = LoadOptions {
+            device,
+            max_ctx: 4096,
+            threads: self.threads(),
+        };
         self.model.loading = Some(label.clone());
         self.model.error = None;
         self.model.runtime = Some((self.prefs.device.clone(), self.threads()));
@@ -1070,7 +1328,10 @@ impl AppState {
 
     /// The registry entry of the loaded model.
     pub fn loaded_entry(&self) -> Option<&ModelEntry> {
-        self.model.id.as_deref().and_then(|id| self.registry.get(id).ok())
+        self.model
+            .id
+            .as_deref()
+            .and_then(|id| self.registry.get(id).ok())
     }
 
     // ---------------------------------------------------------------- sessions
@@ -1107,11 +1368,21 @@ impl AppState {
     }
 
     fn export_critique(&mut self) {
-        let Some((s, i)) = self.scorecard_item() else { return };
+        let Some((s, i)) = self.scorecard_item() else {
+            return;
+        };
         let item = &s.items[i];
         let Some(c) = &item.critique else { return };
-        let title = self.bank().and_then(|b| b.get(&item.question_id)).map(|q| q.title.clone()).unwrap_or_else(|| item.question_id.clone());
-        let text = format!("# {title}\n\n> {}\n\n{}", item.prompt().replace('\n', "\n> "), export::critique_md(c));
+        let title = self
+            .bank()
+            .and_then(|b| b.get(&item.question_id))
+            .map(|q| q.title.clone())
+            .unwrap_or_else(|| item.question_id.clone());
+        let text = format!(
+            "# {title}\n\n> {}\n\n{}",
+            item.prompt().replace('\n', "\n> "),
+            export::critique_md(c)
+        );
         let path = self.exports_dir().join(format!("{}-q{}.md", s.id, i + 1));
         if let Err(e) = self.workers.export(path, text) {
             self.flash(e, true);
@@ -1119,9 +1390,15 @@ impl AppState {
     }
 
     fn export_session(&mut self, id: &str) {
-        let Some(s) = self.saved_session(id) else { return };
+        let Some(s) = self.saved_session(id) else {
+            return;
+        };
         let bank = self.bank().cloned();
-        let text = export::session_md(s, |q| bank.as_ref().and_then(|b| b.get(q)).map(|q| q.reference_answer.clone()));
+        let text = export::session_md(s, |q| {
+            bank.as_ref()
+                .and_then(|b| b.get(q))
+                .map(|q| q.reference_answer.clone())
+        });
         let path = self.exports_dir().join(format!("{}.md", s.id));
         if let Err(e) = self.workers.export(path, text) {
             self.flash(e, true);
@@ -1132,16 +1409,27 @@ impl AppState {
 
     /// Runs the bank search when the query or the filters changed.
     pub fn search_bank(&mut self) {
-        let Some(bank) = self.bank().cloned() else { return };
-        let key = (self.bank_view.query.trim().to_string(), self.bank_view.filters.clone());
+        let Some(bank) = self.bank().cloned() else {
+            return;
+        };
+        let key = (
+            self.bank_view.query.trim().to_string(),
+            self.bank_view.filters.clone(),
+        );
         if self.bank_view.searched.as_ref() == Some(&key) {
             return;
         }
         let (query, filters) = &key;
         let found: Result<Vec<String>, String> = if query.is_empty() {
-            Ok(bank.filtered(filters).into_iter().map(|q| q.id.clone()).collect())
+            Ok(bank
+                .filtered(filters)
+                .into_iter()
+                .map(|q| q.id.clone())
+                .collect())
         } else {
-            bank.search(query, filters, 100).map(|hits| hits.into_iter().map(|h| h.question.id.clone()).collect()).map_err(|e| e.to_string())
+            bank.search(query, filters, SEARCH_LIMIT)
+                .map(|hits| hits.into_iter().map(|h| h.question.id.clone()).collect())
+                .map_err(|e| e.to_string())
         };
         match found {
             Ok(ids) => {
@@ -1154,6 +1442,46 @@ impl AppState {
     }
 }
 
+/// The running share of dimensions covered (partial counts half) over every critiqued
+/// question, oldest first: one point per question, at its last turn.
+pub fn overall_trend(sessions: &[Session]) -> Vec<(u64, f64)> {
+    let mut points: Vec<(u64, f64)> = sessions
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|item| {
+            let c = item.critique.as_ref()?;
+            if c.dimensions.is_empty() {
+                return None;
+            }
+            let at = item
+                .turns
+                .last()
+                .map(|t| t.at_ms)
+                .unwrap_or(item.started_ms);
+            let covered: f64 = c
+                .dimensions
+                .iter()
+                .map(|d| match d.coverage {
+                    spar_core::critique::Coverage::Covered => 1.0,
+                    spar_core::critique::Coverage::Partial => 0.5,
+                    spar_core::critique::Coverage::Missing => 0.0,
+                })
+                .sum();
+            Some((at, covered / c.dimensions.len() as f64))
+        })
+        .collect();
+    points.sort_by_key(|p| p.0);
+    let mut sum = 0.0;
+    points
+        .into_iter()
+        .enumerate()
+        .map(|(i, (t, v))| {
+            sum += v;
+            (t, sum / (i + 1) as f64)
+        })
+        .collect()
+}
+
 /// The kind to drill for the weakest dimensions: the kind whose rubric holds the most of
 /// them, the weakest first on ties.
 pub fn weak_spot_kind(weakest: &[Dimension]) -> Option<Kind> {
@@ -1162,7 +1490,12 @@ pub fn weak_spot_kind(weakest: &[Dimension]) -> Option<Kind> {
         .iter()
         .copied()
         .filter(|k| k.has_dimension(first))
-        .max_by_key(|k| (weakest.iter().filter(|d| k.has_dimension(**d)).count(), std::cmp::Reverse(k.dimensions().len())))
+        .max_by_key(|k| {
+            (
+                weakest.iter().filter(|d| k.has_dimension(**d)).count(),
+                std::cmp::Reverse(k.dimensions().len()),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -1171,7 +1504,15 @@ mod tests {
 
     #[test]
     fn screens_parse_from_their_names() {
-        for s in [Screen::Home, Screen::Practice, Screen::Scorecard, Screen::History, Screen::Bank, Screen::Models, Screen::Settings] {
+        for s in [
+            Screen::Home,
+            Screen::Practice,
+            Screen::Scorecard,
+            Screen::History,
+            Screen::Bank,
+            Screen::Models,
+            Screen::Settings,
+        ] {
             let name = format!("{s:?}").to_lowercase();
             assert_eq!(name.parse::<Screen>().unwrap(), s);
         }
@@ -1179,11 +1520,70 @@ mod tests {
     }
 
     #[test]
+    fn overall_trend_is_a_running_share_per_question() {
+        use spar_core::critique::{Coverage, DimensionFinding, anchor};
+        use spar_core::session::{Item, Settings};
+        let critiqued = |at: u64, cov: &[Coverage]| {
+            let mut s = Session::new(format!("s{at}"), Track::default(), Settings::default(), at);
+            let mut item = Item::new(
+                "q",
+                Kind::Algorithm,
+                spar_core::taxonomy::Level::Mid,
+                "p",
+                60,
+                at,
+            );
+            item.critique = Some(Critique {
+                kind: Kind::Algorithm,
+                level: spar_core::taxonomy::Level::Mid,
+                question_id: None,
+                score: 3,
+                anchor: anchor(3, spar_core::taxonomy::Level::Mid),
+                dimensions: cov
+                    .iter()
+                    .map(|c| DimensionFinding {
+                        dimension: Dimension::Approach,
+                        coverage: *c,
+                        confidence: 0.5,
+                        evidence: None,
+                        note: String::new(),
+                    })
+                    .collect(),
+                not_applicable: vec![],
+                key_points: vec![],
+                strengths: vec![],
+                gaps: vec![],
+                improved_passage: String::new(),
+                summary: String::new(),
+                flags: Default::default(),
+                graded_by: "test".into(),
+            });
+            s.items.push(item);
+            s
+        };
+        // Newest first, as the store lists them.
+        let sessions = vec![
+            critiqued(2_000, &[Coverage::Covered, Coverage::Covered]),
+            critiqued(1_000, &[Coverage::Partial, Coverage::Missing]),
+        ];
+        let t = overall_trend(&sessions);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0], (1_000, 0.25));
+        assert_eq!(t[1], (2_000, 0.625));
+    }
+
+    #[test]
     fn weak_spots_pick_the_kind_that_holds_them() {
         use Dimension::*;
-        assert_eq!(weak_spot_kind(&[Complexity, Testing]), Some(Kind::Algorithm));
+        assert_eq!(
+            weak_spot_kind(&[Complexity, Testing]),
+            Some(Kind::Algorithm)
+        );
         // Trade-offs belong to three kinds; the other weak dimension decides.
-        assert_eq!(weak_spot_kind(&[Tradeoffs, Consistency]), Some(Kind::Microservices));
+        assert_eq!(
+            weak_spot_kind(&[Tradeoffs, Consistency]),
+            Some(Kind::Microservices)
+        );
         assert_eq!(weak_spot_kind(&[]), None);
     }
 }

@@ -37,7 +37,7 @@ impl ModelOp {
 }
 
 /// What a practice job does to a running session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Action {
     /// Open the next question (or finish the session when all are done).
     Next,
@@ -49,6 +49,8 @@ pub enum Action {
     Reference,
     /// Mark the session finished.
     Finish,
+    /// Continue with a new coach (another model was loaded).
+    UseCoach(Box<CoachSpec>),
 }
 
 /// How a practice session starts.
@@ -66,6 +68,16 @@ pub struct CoachSpec {
     pub language: Option<&'static str>,
 }
 
+impl std::fmt::Debug for CoachSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let model = self.llm.as_ref().map(|(_, id)| id.as_str());
+        f.debug_struct("CoachSpec")
+            .field("model", &model)
+            .field("language", &self.language)
+            .finish()
+    }
+}
+
 impl CoachSpec {
     pub fn build(self) -> Arc<Coach> {
         let mut coach = Coach::new(self.bank, self.llm, &Calibrations::embedded());
@@ -81,7 +93,10 @@ pub enum PracticeMsg {
     Event(Event),
     Reference(Option<String>),
     /// The job finished; the session comes back to the UI.
-    Done { practice: Box<Practice>, result: Result<(), String> },
+    Done {
+        practice: Box<Practice>,
+        result: Result<(), String>,
+    },
     /// A session could not be started or resumed.
     StartFailed(String),
 }
@@ -99,13 +114,36 @@ pub struct Listing {
 pub enum Msg {
     Bank(Result<Arc<Bank>, String>),
     /// System fonts: a CJK font and a general Unicode fallback, when found.
-    Fonts { cjk: Option<FontFile>, fallback: Option<FontFile> },
-    History { dir: PathBuf, result: Result<Listing, String> },
-    ModelLoaded { id: String, result: Result<Arc<Llm>, String>, seconds: f32 },
-    Progress { id: String, stage: Option<String>, done: u64, total: Option<u64> },
-    ModelOpDone { id: String, op: ModelOp, result: Result<String, String> },
+    Fonts {
+        cjk: Option<FontFile>,
+        fallback: Option<FontFile>,
+    },
+    History {
+        dir: PathBuf,
+        result: Result<Listing, String>,
+    },
+    ModelLoaded {
+        id: String,
+        result: Result<Arc<Llm>, String>,
+        seconds: f32,
+    },
+    Progress {
+        id: String,
+        stage: Option<String>,
+        done: u64,
+        total: Option<u64>,
+    },
+    ModelOpDone {
+        id: String,
+        op: ModelOp,
+        result: Result<String, String>,
+    },
     Imported(Result<ModelEntry, String>),
-    Removed { id: String, result: Result<bool, String>, was_imported: bool },
+    Removed {
+        id: String,
+        result: Result<bool, String>,
+        was_imported: bool,
+    },
     Practice(PracticeMsg),
     Exported(Result<PathBuf, String>),
 }
@@ -163,7 +201,13 @@ fn err(e: impl std::fmt::Display) -> String {
 impl Workers {
     pub fn new() -> Self {
         let (tx, rx) = channel();
-        Self { outbox: Outbox { tx, repaint: Repaint::default() }, rx }
+        Self {
+            outbox: Outbox {
+                tx,
+                repaint: Repaint::default(),
+            },
+            rx,
+        }
     }
 
     /// Lets jobs wake the UI.
@@ -177,7 +221,11 @@ impl Workers {
     }
 
     /// Runs `job` on a new thread called `name`.
-    pub fn spawn(&self, name: &str, job: impl FnOnce(Outbox) + Send + 'static) -> Result<(), String> {
+    pub fn spawn(
+        &self,
+        name: &str,
+        job: impl FnOnce(Outbox) + Send + 'static,
+    ) -> Result<(), String> {
         let outbox = self.outbox.clone();
         std::thread::Builder::new()
             .name(name.to_string())
@@ -190,7 +238,11 @@ impl Workers {
         self.spawn("spar-bank", move |out| {
             let result = Bank::load(&source).map(Arc::new).map_err(|e| match e {
                 spar_bank::Error::Invalid(d) => {
-                    format!("the question bank has {} problem(s); first: {}", d.len(), d[0])
+                    format!(
+                        "the question bank has {} problem(s); first: {}",
+                        d.len(),
+                        d[0]
+                    )
                 }
                 other => other.to_string(),
             });
@@ -199,7 +251,12 @@ impl Workers {
     }
 
     pub fn find_fonts(&self) -> Result<(), String> {
-        self.spawn("spar-fonts", |out| out.send(Msg::Fonts { cjk: fonts::find_cjk(), fallback: fonts::find_fallback() }))
+        self.spawn("spar-fonts", |out| {
+            out.send(Msg::Fonts {
+                cjk: fonts::find_cjk(),
+                fallback: fonts::find_fallback(),
+            })
+        })
     }
 
     pub fn list_sessions(&self, store: Store) -> Result<(), String> {
@@ -207,10 +264,17 @@ impl Workers {
             let result = store
                 .list()
                 .and_then(|(sessions, quarantined)| {
-                    Ok(Listing { sessions, quarantined, unfinished: store.unfinished()? })
+                    Ok(Listing {
+                        sessions,
+                        quarantined,
+                        unfinished: store.unfinished()?,
+                    })
                 })
                 .map_err(err);
-            out.send(Msg::History { dir: store.dir().to_path_buf(), result });
+            out.send(Msg::History {
+                dir: store.dir().to_path_buf(),
+                result,
+            });
         })
     }
 
@@ -218,7 +282,11 @@ impl Workers {
         self.spawn("spar-model-load", move |out| {
             let t0 = Instant::now();
             let result = Llm::load(&path, &opts).map(Arc::new).map_err(err);
-            out.send(Msg::ModelLoaded { id, result, seconds: t0.elapsed().as_secs_f32() });
+            out.send(Msg::ModelLoaded {
+                id,
+                result,
+                seconds: t0.elapsed().as_secs_f32(),
+            });
         })
     }
 
@@ -229,13 +297,26 @@ impl Workers {
                 .map(|p| format!("saved to {}", p.display()))
                 .map_err(|e| {
                     // A cancel during verification comes back as a failed source: say what happened.
-                    if cancel.load(Ordering::Relaxed) { "cancelled".to_string() } else { e.to_string() }
+                    if cancel.load(Ordering::Relaxed) {
+                        "cancelled".to_string()
+                    } else {
+                        e.to_string()
+                    }
                 });
-            out.send(Msg::ModelOpDone { id, op: ModelOp::Download, result });
+            out.send(Msg::ModelOpDone {
+                id,
+                op: ModelOp::Download,
+                result,
+            });
         })
     }
 
-    pub fn verify(&self, reg: Registry, entry: ModelEntry, cancel: Arc<AtomicBool>) -> Result<(), String> {
+    pub fn verify(
+        &self,
+        reg: Registry,
+        entry: ModelEntry,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(), String> {
         self.spawn("spar-verify", move |out| {
             let mut progress = ChannelProgress::new(&entry.id, out.clone(), cancel);
             progress.stage(&format!("hashing {}", entry.file));
@@ -245,11 +326,20 @@ impl Workers {
                 Status::Present => Ok("present".to_string()),
                 Status::Corrupt(why) => Err(why),
             };
-            out.send(Msg::ModelOpDone { id: entry.id, op: ModelOp::Verify, result });
+            out.send(Msg::ModelOpDone {
+                id: entry.id,
+                op: ModelOp::Verify,
+                result,
+            });
         })
     }
 
-    pub fn import(&self, reg: Registry, path: PathBuf, cancel: Arc<AtomicBool>) -> Result<(), String> {
+    pub fn import(
+        &self,
+        reg: Registry,
+        path: PathBuf,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(), String> {
         self.spawn("spar-import", move |out| {
             let mut progress = ChannelProgress::new(IMPORT_ID, out.clone(), cancel);
             let result = registry::import(&reg, &path, None, &mut progress).map_err(err);
@@ -261,12 +351,22 @@ impl Workers {
         self.spawn("spar-remove", move |out| {
             let was_imported = was_imported(&reg.dir, &id);
             let result = registry::remove(&reg, &id).map_err(err);
-            out.send(Msg::Removed { id, result, was_imported });
+            out.send(Msg::Removed {
+                id,
+                result,
+                was_imported,
+            });
         })
     }
 
     /// Starts or resumes a session, then opens its next question when none is open.
-    pub fn start_practice(&self, spec: CoachSpec, store: Store, start: Start, cancel: Cancel) -> Result<(), String> {
+    pub fn start_practice(
+        &self,
+        spec: CoachSpec,
+        store: Store,
+        start: Start,
+        cancel: Cancel,
+    ) -> Result<(), String> {
         self.spawn("spar-coach", move |out| {
             let coach = spec.build();
             let started = match start {
@@ -287,7 +387,12 @@ impl Workers {
     }
 
     /// Runs one turn of a session; the session comes back in [`PracticeMsg::Done`].
-    pub fn act(&self, mut practice: Box<Practice>, action: Action, cancel: Cancel) -> Result<(), String> {
+    pub fn act(
+        &self,
+        mut practice: Box<Practice>,
+        action: Action,
+        cancel: Cancel,
+    ) -> Result<(), String> {
         self.spawn("spar-coach", move |out| {
             let result = run_action(&mut practice, action, &out, &cancel);
             out.send(Msg::Practice(PracticeMsg::Done { practice, result }));
@@ -297,9 +402,13 @@ impl Workers {
     /// Writes `text` to `path` atomically.
     pub fn export(&self, path: PathBuf, text: String) -> Result<(), String> {
         self.spawn("spar-export", move |out| {
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-            let result =
-                spar_coach::store::write_atomic(&dir, &path, text.as_bytes()).map(|()| path.clone()).map_err(err);
+            let dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            let result = spar_coach::store::write_atomic(&dir, &path, text.as_bytes())
+                .map(|()| path.clone())
+                .map_err(err);
             out.send(Msg::Exported(result));
         })
     }
@@ -308,7 +417,12 @@ impl Workers {
 /// The progress key of an import.
 pub const IMPORT_ID: &str = "(import)";
 
-fn run_action(p: &mut Practice, action: Action, out: &Outbox, cancel: &Cancel) -> Result<(), String> {
+fn run_action(
+    p: &mut Practice,
+    action: Action,
+    out: &Outbox,
+    cancel: &Cancel,
+) -> Result<(), String> {
     let mut emit = |e: Event| out.send(Msg::Practice(PracticeMsg::Event(e)));
     match action {
         Action::Next => match p.next_question().map_err(err)? {
@@ -326,12 +440,18 @@ fn run_action(p: &mut Practice, action: Action, out: &Outbox, cancel: &Cancel) -
             Ok(())
         }
         Action::Finish => p.finish().map_err(err),
+        Action::UseCoach(spec) => {
+            p.coach = spec.build();
+            p.session.model = p.coach.model_id().map(str::to_string);
+            Ok(())
+        }
     }
 }
 
 /// Whether `id` is listed in the models folder's `imported.toml`.
 fn was_imported(dir: &Path, id: &str) -> bool {
-    std::fs::read_to_string(dir.join("imported.toml")).is_ok_and(|t| t.contains(&format!("id = \"{id}\"")))
+    std::fs::read_to_string(dir.join("imported.toml"))
+        .is_ok_and(|t| t.contains(&format!("id = \"{id}\"")))
 }
 
 /// Fetch progress sent over the channel (at most every 50 ms), with a cancel flag.
@@ -344,23 +464,42 @@ pub struct ChannelProgress {
 
 impl ChannelProgress {
     pub fn new(id: &str, out: Outbox, cancel: Arc<AtomicBool>) -> Self {
-        Self { id: id.to_string(), out, cancel, last: None }
+        Self {
+            id: id.to_string(),
+            out,
+            cancel,
+            last: None,
+        }
     }
 }
 
 impl FetchProgress for ChannelProgress {
     fn stage(&mut self, message: &str) {
         self.last = None;
-        self.out.send(Msg::Progress { id: self.id.clone(), stage: Some(message.to_string()), done: 0, total: None });
+        self.out.send(Msg::Progress {
+            id: self.id.clone(),
+            stage: Some(message.to_string()),
+            done: 0,
+            total: None,
+        });
     }
 
     fn bytes(&mut self, done: u64, total: Option<u64>) {
         let finished = total.is_some_and(|t| done >= t);
-        if !finished && self.last.is_some_and(|t| t.elapsed() < Duration::from_millis(50)) {
+        if !finished
+            && self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(50))
+        {
             return;
         }
         self.last = Some(Instant::now());
-        self.out.send(Msg::Progress { id: self.id.clone(), stage: None, done, total });
+        self.out.send(Msg::Progress {
+            id: self.id.clone(),
+            stage: None,
+            done,
+            total,
+        });
     }
 
     fn cancelled(&self) -> bool {
@@ -384,7 +523,10 @@ mod tests {
         p.bytes(1000, Some(1000));
         let msgs: Vec<Msg> = std::iter::from_fn(|| w.try_recv()).collect();
         assert!(msgs.len() < 20, "throttled: {} messages", msgs.len());
-        assert!(matches!(msgs.last(), Some(Msg::Progress { done: 1000, .. })), "the final count always goes out");
+        assert!(
+            matches!(msgs.last(), Some(Msg::Progress { done: 1000, .. })),
+            "the final count always goes out"
+        );
         assert!(!p.cancelled());
         cancel.store(true, Ordering::Relaxed);
         assert!(p.cancelled());

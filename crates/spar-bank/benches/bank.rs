@@ -21,7 +21,9 @@ const QUERIES: &[&str] = &[
 
 fn startup(c: &mut Criterion) {
     let files = embedded_files();
-    c.bench_function("bank/load_validate_index", |b| b.iter(|| Bank::from_files(black_box(&files)).unwrap()));
+    c.bench_function("bank/load_validate_index", |b| {
+        b.iter(|| Bank::from_files(black_box(&files)).unwrap())
+    });
 }
 
 fn query_real(c: &mut Criterion) {
@@ -30,24 +32,43 @@ fn query_real(c: &mut Criterion) {
     c.bench_function("bank/query_real", |b| {
         b.iter(|| {
             i += 1;
-            bank.search(black_box(QUERIES[i % QUERIES.len()]), &Filters::default(), 10).unwrap()
+            bank.search(
+                black_box(QUERIES[i % QUERIES.len()]),
+                &Filters::default(),
+                10,
+            )
+            .unwrap()
         })
     });
-    let filters = Filters { kind: Some(Kind::SystemDesign), region: Some(Region::Korea), ..Filters::default() };
+    let filters = Filters {
+        kind: Some(Kind::SystemDesign),
+        region: Some(Region::Korea),
+        ..Filters::default()
+    };
     c.bench_function("bank/query_real_filtered", |b| {
-        b.iter(|| bank.search(black_box("rate limiter"), &filters, 10).unwrap())
+        b.iter(|| {
+            bank.search(black_box("rate limiter"), &filters, 10)
+                .unwrap()
+        })
     });
 }
 
 /// 100k questions made by recombining the real ones with varied words.
 fn synthetic(n: usize) -> Vec<Question> {
     let real = Bank::embedded().unwrap().questions().to_vec();
-    let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "lambda"];
+    let words = [
+        "alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "lambda",
+    ];
     (0..n)
         .map(|i| {
             let mut q = real[i % real.len()].clone();
             q.id = format!("{}-{i}", q.id);
-            let tag = format!("{} {} {}", words[i % 10], words[(i / 10) % 10], words[(i / 100) % 10]);
+            let tag = format!(
+                "{} {} {}",
+                words[i % 10],
+                words[(i / 10) % 10],
+                words[(i / 100) % 10]
+            );
             q.title = format!("{} {tag}", q.title);
             q.prompt = format!("{} variant {i} {tag}", q.prompt);
             q
@@ -63,7 +84,12 @@ fn query_100k(c: &mut Criterion) {
     group.bench_function("query_100k", |b| {
         b.iter(|| {
             i += 1;
-            bank.search(black_box(QUERIES[i % QUERIES.len()]), &Filters::default(), 10).unwrap()
+            bank.search(
+                black_box(QUERIES[i % QUERIES.len()]),
+                &Filters::default(),
+                10,
+            )
+            .unwrap()
         })
     });
     group.finish();

@@ -65,7 +65,13 @@ impl<'a> SourceMap<'a> {
         message: impl Into<String>,
     ) -> Diagnostic {
         let (line, column) = span.map(|s| self.line_col(s.start)).unwrap_or((0, 0));
-        Diagnostic { file: file.to_string(), line, column, field: field.into(), message: message.into() }
+        Diagnostic {
+            file: file.to_string(),
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The dotted key path of the value at `offset`: the nearest table header above it
@@ -80,7 +86,8 @@ impl<'a> SourceMap<'a> {
                 if l.starts_with('[') {
                     return None;
                 }
-                l.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string())
+                l.split_once('=')
+                    .map(|(k, _)| k.trim().trim_matches('"').to_string())
             })
             .unwrap_or_default();
         let mut table = String::new();

@@ -35,7 +35,10 @@ pub struct Filters {
 
 impl Filters {
     pub fn kind(kind: Kind) -> Self {
-        Self { kind: Some(kind), ..Self::default() }
+        Self {
+            kind: Some(kind),
+            ..Self::default()
+        }
     }
 
     /// Whether a question passes the filters (the same rule the index applies).
@@ -44,7 +47,10 @@ impl Filters {
             && self.level.is_none_or(|l| q.levels.contains(&l))
             && self.region.is_none_or(|r| q.regions.contains(&r))
             && self.stack.is_none_or(|s| q.stacks.contains(&s))
-            && self.topic.as_ref().is_none_or(|t| q.topics.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            && self
+                .topic
+                .as_ref()
+                .is_none_or(|t| q.topics.iter().any(|x| x.eq_ignore_ascii_case(t)))
     }
 }
 
@@ -88,12 +94,15 @@ impl BankIndex {
         let region = sb.add_text_field("region", STRING);
         let stack = sb.add_text_field("stack", STRING);
         let topic = sb.add_text_field("topic", STRING);
-        let text: Vec<(Field, f32)> =
-            BOOSTS.iter().map(|(name, boost)| (sb.add_text_field(name, text_opts.clone()), *boost)).collect();
+        let text: Vec<(Field, f32)> = BOOSTS
+            .iter()
+            .map(|(name, boost)| (sb.add_text_field(name, text_opts.clone()), *boost))
+            .collect();
         let schema = sb.build();
         let index = Index::create_in_ram(schema);
         let threads = if questions.len() > 20_000 { 2 } else { 1 };
-        let mut writer = index.writer_with_num_threads::<TantivyDocument>(threads, 40_000_000 * threads)?;
+        let mut writer =
+            index.writer_with_num_threads::<TantivyDocument>(threads, 40_000_000 * threads)?;
         for (i, q) in questions.iter().enumerate() {
             let mut doc = TantivyDocument::default();
             doc.add_u64(ord, i as u64);
@@ -110,8 +119,9 @@ impl BankIndex {
             for t in &q.topics {
                 doc.add_text(topic, t);
             }
-            let [title, topics, prompt, key_points, follow_ups, reference] =
-                [text[0].0, text[1].0, text[2].0, text[3].0, text[4].0, text[5].0];
+            let [title, topics, prompt, key_points, follow_ups, reference] = [
+                text[0].0, text[1].0, text[2].0, text[3].0, text[4].0, text[5].0,
+            ];
             doc.add_text(title, &q.title);
             doc.add_text(topics, q.topics.join(" "));
             doc.add_text(prompt, &q.prompt);
@@ -130,13 +140,32 @@ impl BankIndex {
         for (f, boost) in &text {
             parser.set_field_boost(*f, *boost);
         }
-        let analyzer = index.tokenizers().get(ANALYZER).expect("tantivy registers en_stem by default");
-        Ok(Self { reader, parser, fields: Fields { kind, level, region, stack, topic }, analyzer })
+        let analyzer = index
+            .tokenizers()
+            .get(ANALYZER)
+            .expect("tantivy registers en_stem by default");
+        Ok(Self {
+            reader,
+            parser,
+            fields: Fields {
+                kind,
+                level,
+                region,
+                stack,
+                topic,
+            },
+            analyzer,
+        })
     }
 
     /// The best `limit` questions for free text `query` under `filters`, best first.
     /// User text is parsed leniently: stray quotes, colons or brackets never fail a search.
-    pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<(usize, f32)>> {
+    pub fn search(
+        &self,
+        query: &str,
+        filters: &Filters,
+        limit: usize,
+    ) -> Result<Vec<(usize, f32)>> {
         let cleaned = sanitize_query(&expand(query));
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if cleaned.trim().is_empty() {
@@ -148,7 +177,10 @@ impl BankIndex {
         let mut term = |field: Field, value: &str| {
             clauses.push((
                 Occur::Must,
-                Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic)),
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
+                )),
             ));
         };
         if let Some(k) = filters.kind {
@@ -171,7 +203,10 @@ impl BankIndex {
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let ords = searcher.segment_reader(addr.segment_ord).fast_fields().u64("ord")?;
+            let ords = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("ord")?;
             let ord = ords.first(addr.doc_id).unwrap_or_default();
             hits.push((ord as usize, score));
         }
@@ -249,7 +284,13 @@ fn expand(query: &str) -> String {
 fn sanitize_query(query: &str) -> String {
     query
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' || c.is_whitespace() { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect::<String>()
         .split_whitespace()
         .filter(|w| !matches!(*w, "AND" | "OR" | "NOT" | "IN"))
@@ -263,7 +304,10 @@ mod tests {
 
     #[test]
     fn sanitize_removes_syntax() {
-        assert_eq!(sanitize_query("title:(rate \"limiter\" AND -x^2"), "title rate limiter x 2");
+        assert_eq!(
+            sanitize_query("title:(rate \"limiter\" AND -x^2"),
+            "title rate limiter x 2"
+        );
         assert_eq!(sanitize_query("  "), "");
     }
 }

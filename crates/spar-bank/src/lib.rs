@@ -39,7 +39,10 @@ pub use retrieve::{Passage, PassageSource, sentences};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the question bank has {} problem(s); first: {}", .0.len(), .0[0])]
     Invalid(Vec<Diagnostic>),
     #[error("no question with id `{0}`")]
@@ -73,13 +76,20 @@ pub struct Validation {
 
 /// Parses and checks every file; never fails, collects diagnostics instead.
 pub fn validate(files: &[BankFile]) -> Validation {
-    let mut v = Validation { files: files.len(), ..Validation::default() };
+    let mut v = Validation {
+        files: files.len(),
+        ..Validation::default()
+    };
     let mut parsed: Vec<(String, Question)> = Vec::new();
     for f in files {
         let text = match std::str::from_utf8(&f.bytes) {
             Ok(t) => t,
             Err(e) => {
-                let line = f.bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+                let line = f.bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1;
                 v.errors.push(Diagnostic {
                     file: f.path.clone(),
                     line,
@@ -99,19 +109,33 @@ pub fn validate(files: &[BankFile]) -> Validation {
     }
     load::check_bank(&parsed, &v.loops, &mut v.errors);
     let mut seen = std::collections::HashSet::new();
-    v.questions = parsed.into_iter().map(|(_, q)| q).filter(|q| seen.insert(q.id.clone())).collect();
-    v.questions.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    v.questions = parsed
+        .into_iter()
+        .map(|(_, q)| q)
+        .filter(|q| seen.insert(q.id.clone()))
+        .collect();
+    v.questions
+        .sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     v
 }
 
 /// The files embedded in this binary at build time.
 pub fn embedded_files() -> Vec<BankFile> {
-    embedded::FILES.iter().map(|(p, t)| BankFile { path: p.to_string(), bytes: t.as_bytes().to_vec() }).collect()
+    embedded::FILES
+        .iter()
+        .map(|(p, t)| BankFile {
+            path: p.to_string(),
+            bytes: t.as_bytes().to_vec(),
+        })
+        .collect()
 }
 
 /// Every `.toml` file under `dir` (one level of kind folders, plus `loops.toml`).
 pub fn read_dir(dir: &Path) -> Result<Vec<BankFile>> {
-    let io = |path: &Path, source| Error::Io { path: path.to_path_buf(), source };
+    let io = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -119,12 +143,21 @@ pub fn read_dir(dir: &Path) -> Result<Vec<BankFile>> {
             let entry = entry.map_err(|e| io(&d, e))?;
             let path = entry.path();
             if path.is_dir() {
-                if path.strip_prefix(dir).map(|p| p.components().count()).unwrap_or(0) <= 1 {
+                if path
+                    .strip_prefix(dir)
+                    .map(|p| p.components().count())
+                    .unwrap_or(0)
+                    <= 1
+                {
                     stack.push(path);
                 }
             } else if path.extension().is_some_and(|e| e == "toml") {
                 let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-                let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push(BankFile { path: rel, bytes });
             }
         }
@@ -211,7 +244,12 @@ impl Bank {
         warnings: Vec<Diagnostic>,
     ) -> Result<Self> {
         let index = BankIndex::build(&questions)?;
-        Ok(Self { questions, loops, index, warnings })
+        Ok(Self {
+            questions,
+            loops,
+            index,
+            warnings,
+        })
     }
 
     pub fn questions(&self) -> &[Question] {
@@ -250,23 +288,38 @@ impl Bank {
 
     /// Every question passing `filters`, in bank order.
     pub fn filtered(&self, filters: &Filters) -> Vec<&Question> {
-        self.questions.iter().filter(|q| filters.matches(q)).collect()
+        self.questions
+            .iter()
+            .filter(|q| filters.matches(q))
+            .collect()
     }
 
     /// Ranked full-text search.
-    pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<SearchHit<'_>>> {
+    pub fn search(
+        &self,
+        query: &str,
+        filters: &Filters,
+        limit: usize,
+    ) -> Result<Vec<SearchHit<'_>>> {
         Ok(self
             .index
             .search(query, filters, limit)?
             .into_iter()
-            .filter_map(|(ord, score)| self.questions.get(ord).map(|question| SearchHit { question, score }))
+            .filter_map(|(ord, score)| {
+                self.questions
+                    .get(ord)
+                    .map(|question| SearchHit { question, score })
+            })
             .collect())
     }
 
     /// The bank question closest to a free-text question (e.g. one typed by a user or taken
     /// from an eval item), optionally within a kind.
     pub fn nearest(&self, text: &str, kind: Option<Kind>) -> Option<SearchHit<'_>> {
-        let filters = Filters { kind, ..Filters::default() };
+        let filters = Filters {
+            kind,
+            ..Filters::default()
+        };
         self.search(text, &filters, 1).ok()?.into_iter().next()
     }
 
@@ -279,7 +332,10 @@ impl Bank {
         let mut s = Stats {
             total: self.questions.len(),
             kinds: Kind::ALL.iter().map(|k| (k.id().to_string(), 0)).collect(),
-            regions: Region::ALL.iter().map(|k| (k.id().to_string(), 0)).collect(),
+            regions: Region::ALL
+                .iter()
+                .map(|k| (k.id().to_string(), 0))
+                .collect(),
             stacks: Stack::ALL.iter().map(|k| (k.id().to_string(), 0)).collect(),
             levels: Level::ALL.iter().map(|k| (k.id().to_string(), 0)).collect(),
         };

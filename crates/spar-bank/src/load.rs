@@ -113,12 +113,21 @@ impl FileCheck<'_> {
     fn toml_error(&mut self, e: &toml::de::Error) {
         let message = e.message().trim().to_string();
         let field = quoted_field(&message)
-            .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
+            .filter(|_| {
+                message.starts_with("missing field") || message.starts_with("unknown field")
+            })
             .map(|f| {
                 // A missing/unknown field is reported on its table: prefix the table's path.
-                let table = e.span().map(|s| self.map.field_at(s.start)).unwrap_or_default();
+                let table = e
+                    .span()
+                    .map(|s| self.map.field_at(s.start))
+                    .unwrap_or_default();
                 let table = table.split('.').next().unwrap_or("").to_string();
-                if table.contains('[') || table == "scenario" { format!("{table}.{f}") } else { f }
+                if table.contains('[') || table == "scenario" {
+                    format!("{table}.{f}")
+                } else {
+                    f
+                }
             })
             .or_else(|| e.span().map(|s| self.map.field_at(s.start)))
             .unwrap_or_default();
@@ -137,7 +146,9 @@ fn quoted_field(message: &str) -> Option<String> {
 fn is_valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn file_stem(path: &str) -> &str {
@@ -152,9 +163,17 @@ fn parent_dir(path: &str) -> Option<&str> {
 }
 
 /// Parses and checks one question file. Returns the question when it has no errors.
-pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Question> {
+pub(crate) fn parse_question(
+    file: &str,
+    text: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Question> {
     let before = out.len();
-    let mut c = FileCheck { file, map: SourceMap::new(text), out };
+    let mut c = FileCheck {
+        file,
+        map: SourceMap::new(text),
+        out,
+    };
     let raw: RawQuestion = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
@@ -165,15 +184,27 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
 
     let id = raw.id.get_ref().trim().to_string();
     if !is_valid_id(&id) {
-        c.error(raw.id.span(), "id", format!("`{id}` must use only lowercase letters, digits and `-`"));
+        c.error(
+            raw.id.span(),
+            "id",
+            format!("`{id}` must use only lowercase letters, digits and `-`"),
+        );
     } else if file_stem(file) != id {
-        c.error(raw.id.span(), "id", format!("`{id}` must equal the file name (`{id}.toml`)"));
+        c.error(
+            raw.id.span(),
+            "id",
+            format!("`{id}` must equal the file name (`{id}.toml`)"),
+        );
     }
     let kind = *raw.kind.get_ref();
-    if let Some(dir) = parent_dir(file).filter(|d| d.parse::<Kind>().is_ok()) {
-        if dir != kind.id() {
-            c.error(raw.kind.span(), "kind", format!("`{kind}` does not match the folder `{dir}/`"));
-        }
+    if let Some(dir) = parent_dir(file).filter(|d| d.parse::<Kind>().is_ok())
+        && dir != kind.id()
+    {
+        c.error(
+            raw.kind.span(),
+            "kind",
+            format!("`{kind}` does not match the folder `{dir}/`"),
+        );
     }
     for (field, s) in [("title", &raw.title), ("prompt", &raw.prompt)] {
         if s.get_ref().trim().is_empty() {
@@ -192,16 +223,27 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
             c.error(
                 d.span(),
                 format!("dimensions[{i}]"),
-                format!("`{dim}` is not a {kind} dimension (expected one of: {})", allowed.join(", ")),
+                format!(
+                    "`{dim}` is not a {kind} dimension (expected one of: {})",
+                    allowed.join(", ")
+                ),
             );
         } else if dims.contains(&dim) {
-            c.error(d.span(), format!("dimensions[{i}]"), format!("`{dim}` is listed twice"));
+            c.error(
+                d.span(),
+                format!("dimensions[{i}]"),
+                format!("`{dim}` is listed twice"),
+            );
         } else {
             dims.push(dim);
         }
     }
     if raw.dimensions.get_ref().is_empty() {
-        c.error(raw.dimensions.span(), "dimensions", "must name at least one dimension");
+        c.error(
+            raw.dimensions.span(),
+            "dimensions",
+            "must name at least one dimension",
+        );
     }
     let words = raw.reference_answer.get_ref().split_whitespace().count();
     if !REFERENCE_WORDS.contains(&words) {
@@ -216,7 +258,11 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
         );
     }
     if raw.pitfalls.get_ref().iter().all(|p| p.trim().is_empty()) {
-        c.error(raw.pitfalls.span(), "pitfalls", "must list at least one pitfall");
+        c.error(
+            raw.pitfalls.span(),
+            "pitfalls",
+            "must list at least one pitfall",
+        );
     }
 
     let in_question = |c: &mut FileCheck<'_>, d: &Spanned<Dimension>, field: String| {
@@ -225,7 +271,11 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
             c.error(
                 d.span(),
                 field,
-                format!("`{}` is not one of this question's dimensions ({})", d.get_ref(), listed.join(", ")),
+                format!(
+                    "`{}` is not one of this question's dimensions ({})",
+                    d.get_ref(),
+                    listed.join(", ")
+                ),
             );
         }
     };
@@ -233,39 +283,65 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
         c.error(
             raw.key_points.span(),
             "key_points",
-            format!("has {} entries; at least {MIN_KEY_POINTS} are required", raw.key_points.get_ref().len()),
+            format!(
+                "has {} entries; at least {MIN_KEY_POINTS} are required",
+                raw.key_points.get_ref().len()
+            ),
         );
     }
     for (i, k) in raw.key_points.get_ref().iter().enumerate() {
         in_question(&mut c, &k.dimension, format!("key_points[{i}].dimension"));
         if k.text.get_ref().trim().is_empty() {
-            c.error(k.text.span(), format!("key_points[{i}].text"), "must not be empty");
+            c.error(
+                k.text.span(),
+                format!("key_points[{i}].text"),
+                "must not be empty",
+            );
         }
-        if k.aliases.get_ref().iter().all(|a| a.trim().trim_end_matches('*').is_empty()) {
-            c.error(k.aliases.span(), format!("key_points[{i}].aliases"), "must list at least one alias");
+        if k.aliases
+            .get_ref()
+            .iter()
+            .all(|a| a.trim().trim_end_matches('*').is_empty())
+        {
+            c.error(
+                k.aliases.span(),
+                format!("key_points[{i}].aliases"),
+                "must list at least one alias",
+            );
         }
     }
     if raw.follow_ups.get_ref().len() < MIN_FOLLOW_UPS {
         c.error(
             raw.follow_ups.span(),
             "follow_ups",
-            format!("has {} entries; at least {MIN_FOLLOW_UPS} are required", raw.follow_ups.get_ref().len()),
+            format!(
+                "has {} entries; at least {MIN_FOLLOW_UPS} are required",
+                raw.follow_ups.get_ref().len()
+            ),
         );
     }
     for (i, f) in raw.follow_ups.get_ref().iter().enumerate() {
         in_question(&mut c, &f.dimension, format!("follow_ups[{i}].dimension"));
         if f.text.get_ref().trim().is_empty() {
-            c.error(f.text.span(), format!("follow_ups[{i}].text"), "must not be empty");
+            c.error(
+                f.text.span(),
+                format!("follow_ups[{i}].text"),
+                "must not be empty",
+            );
         }
     }
 
     match (&raw.scenario, kind) {
-        (None, Kind::Production) => {
-            c.error(raw.kind.span(), "scenario", "a production question needs a [scenario] with steps")
-        }
-        (Some(s), k) if k != Kind::Production => {
-            c.error(s.span(), "scenario", format!("only production questions have a scenario, not {k}"))
-        }
+        (None, Kind::Production) => c.error(
+            raw.kind.span(),
+            "scenario",
+            "a production question needs a [scenario] with steps",
+        ),
+        (Some(s), k) if k != Kind::Production => c.error(
+            s.span(),
+            "scenario",
+            format!("only production questions have a scenario, not {k}"),
+        ),
         (Some(s), _) => {
             let s = s.get_ref();
             let steps = s.steps.get_ref();
@@ -273,41 +349,62 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
                 c.error(
                     s.steps.span(),
                     "scenario.steps",
-                    format!("has {} steps; at least {MIN_SCENARIO_STEPS} are required", steps.len()),
+                    format!(
+                        "has {} steps; at least {MIN_SCENARIO_STEPS} are required",
+                        steps.len()
+                    ),
                 );
             }
-            for (field, v) in [("scenario.opening", &s.opening), ("scenario.root_cause", &s.root_cause)] {
+            for (field, v) in [
+                ("scenario.opening", &s.opening),
+                ("scenario.root_cause", &s.root_cause),
+            ] {
                 if v.get_ref().trim().is_empty() {
                     c.error(v.span(), field, "must not be empty");
                 }
             }
             for (i, st) in steps.iter().enumerate() {
                 if st.triggers.get_ref().iter().all(|t| t.trim().is_empty()) {
-                    c.error(st.triggers.span(), format!("scenario.steps[{i}].triggers"), "must list a trigger");
+                    c.error(
+                        st.triggers.span(),
+                        format!("scenario.steps[{i}].triggers"),
+                        "must list a trigger",
+                    );
                 }
                 if !(1..=9).contains(st.priority.get_ref()) {
-                    c.error(st.priority.span(), format!("scenario.steps[{i}].priority"), "must be 1–9");
+                    c.error(
+                        st.priority.span(),
+                        format!("scenario.steps[{i}].priority"),
+                        "must be 1–9",
+                    );
                 }
                 for (name, v) in [("check", &st.check), ("finding", &st.finding)] {
                     if v.get_ref().trim().is_empty() {
-                        c.error(v.span(), format!("scenario.steps[{i}].{name}"), "must not be empty");
+                        c.error(
+                            v.span(),
+                            format!("scenario.steps[{i}].{name}"),
+                            "must not be empty",
+                        );
                     }
                 }
             }
         }
         (None, _) => {}
     }
-    if let Some(t) = &raw.time_limit_s {
-        if *t.get_ref() < 30 {
-            c.error(t.span(), "time_limit_s", "must be at least 30 seconds");
-        }
+    if let Some(t) = &raw.time_limit_s
+        && *t.get_ref() < 30
+    {
+        c.error(t.span(), "time_limit_s", "must be at least 30 seconds");
     }
 
     if c.out.len() > before {
         return None;
     }
     let clean = |v: Vec<String>| -> Vec<String> {
-        v.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        v.into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     };
     Some(Question {
         id,
@@ -317,7 +414,10 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
         levels: raw.levels.into_inner(),
         regions: raw.regions,
         stacks: raw.stacks,
-        topics: clean(raw.topics).into_iter().map(|t| t.to_lowercase()).collect(),
+        topics: clean(raw.topics)
+            .into_iter()
+            .map(|t| t.to_lowercase())
+            .collect(),
         dimensions: dims,
         key_points: raw
             .key_points
@@ -365,7 +465,11 @@ pub(crate) fn parse_question(file: &str, text: &str, out: &mut Vec<Diagnostic>) 
 
 /// Parses `loops.toml`.
 pub(crate) fn parse_loops(file: &str, text: &str, out: &mut Vec<Diagnostic>) -> Vec<MockLoop> {
-    let mut c = FileCheck { file, map: SourceMap::new(text), out };
+    let mut c = FileCheck {
+        file,
+        map: SourceMap::new(text),
+        out,
+    };
     let raw: RawLoops = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
@@ -378,15 +482,27 @@ pub(crate) fn parse_loops(file: &str, text: &str, out: &mut Vec<Diagnostic>) -> 
     for (i, l) in raw.loops.into_iter().enumerate() {
         let id = l.id.get_ref().clone();
         if !is_valid_id(&id) {
-            c.error(l.id.span(), format!("loop[{i}].id"), format!("`{id}` must use lowercase letters, digits, `-`"));
+            c.error(
+                l.id.span(),
+                format!("loop[{i}].id"),
+                format!("`{id}` must use lowercase letters, digits, `-`"),
+            );
             continue;
         }
         if !seen.insert(id.clone()) {
-            c.error(l.id.span(), format!("loop[{i}].id"), format!("duplicate loop id `{id}`"));
+            c.error(
+                l.id.span(),
+                format!("loop[{i}].id"),
+                format!("duplicate loop id `{id}`"),
+            );
             continue;
         }
         if l.rounds.get_ref().is_empty() {
-            c.error(l.rounds.span(), format!("loop[{i}].rounds"), "a loop needs at least one round");
+            c.error(
+                l.rounds.span(),
+                format!("loop[{i}].rounds"),
+                "a loop needs at least one round",
+            );
             continue;
         }
         loops.push(MockLoop {
@@ -398,7 +514,12 @@ pub(crate) fn parse_loops(file: &str, text: &str, out: &mut Vec<Diagnostic>) -> 
                 .rounds
                 .into_inner()
                 .into_iter()
-                .map(|r| Round { kind: r.kind, level: r.level, stack: r.stack, note: r.note })
+                .map(|r| Round {
+                    kind: r.kind,
+                    level: r.level,
+                    stack: r.stack,
+                    note: r.note,
+                })
                 .collect(),
         });
     }

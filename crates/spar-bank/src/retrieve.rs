@@ -70,12 +70,16 @@ impl Bank {
                 score: 0.0,
             })
             .collect();
-        out.extend(sentences(&q.reference_answer).into_iter().map(|text| Passage {
-            text,
-            source: PassageSource::ReferenceAnswer,
-            dimension: None,
-            score: 0.0,
-        }));
+        out.extend(
+            sentences(&q.reference_answer)
+                .into_iter()
+                .map(|text| Passage {
+                    text,
+                    source: PassageSource::ReferenceAnswer,
+                    dimension: None,
+                    score: 0.0,
+                }),
+        );
         out.extend(q.pitfalls.iter().map(|p| Passage {
             text: p.clone(),
             source: PassageSource::Pitfall,
@@ -91,7 +95,10 @@ impl Bank {
     pub fn grounding(&self, q: &Question, text: &str, limit: usize) -> Vec<Passage> {
         let mut passages = self.passages(q);
         let query: HashSet<String> = self.index().terms(text).into_iter().collect();
-        let docs: Vec<Vec<String>> = passages.iter().map(|p| self.index().terms(&p.text)).collect();
+        let docs: Vec<Vec<String>> = passages
+            .iter()
+            .map(|p| self.index().terms(&p.text))
+            .collect();
         let n = docs.len().max(1) as f32;
         let mut df: HashMap<&str, f32> = HashMap::new();
         for d in &docs {

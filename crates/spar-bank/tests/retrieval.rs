@@ -23,7 +23,10 @@ fn paraphrased_queries_find_their_question() {
                 at3 += 1;
             }
             Some(_) => at3 += 1,
-            None => misses.push(format!("{id}: {query} → {:?}", hits.iter().map(|h| &h.question.id).collect::<Vec<_>>())),
+            None => misses.push(format!(
+                "{id}: {query} → {:?}",
+                hits.iter().map(|h| &h.question.id).collect::<Vec<_>>()
+            )),
         }
     }
     let r1 = at1 as f64 / n as f64;

@@ -6,11 +6,18 @@ const GOOD: &str = include_str!("../../../question-bank/production/prod-api-p99-
 const PATH: &str = "production/prod-api-p99-latency.toml";
 
 fn check(path: &str, text: &str) -> Vec<Diagnostic> {
-    validate(&[BankFile { path: path.into(), bytes: text.as_bytes().to_vec() }]).errors
+    validate(&[BankFile {
+        path: path.into(),
+        bytes: text.as_bytes().to_vec(),
+    }])
+    .errors
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text[..text.find(needle).expect("needle present")].matches('\n').count() + 1
+    text[..text.find(needle).expect("needle present")]
+        .matches('\n')
+        .count()
+        + 1
 }
 
 #[test]
@@ -26,7 +33,11 @@ fn unknown_field_names_the_field_and_line() {
     assert_eq!(errs[0].field, "colour");
     assert_eq!(errs[0].line, line_of(&text, "colour"));
     assert!(errs[0].message.contains("unknown field"), "{}", errs[0]);
-    assert!(errs[0].to_string().starts_with(&format!("{PATH}:{}", errs[0].line)));
+    assert!(
+        errs[0]
+            .to_string()
+            .starts_with(&format!("{PATH}:{}", errs[0].line))
+    );
 }
 
 #[test]
@@ -49,7 +60,11 @@ fn unknown_kind_is_reported_on_its_line() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].field, "kind");
     assert_eq!(errs[0].line, 2);
-    assert!(errs[0].message.contains("production"), "lists the valid kinds: {}", errs[0]);
+    assert!(
+        errs[0].message.contains("production"),
+        "lists the valid kinds: {}",
+        errs[0]
+    );
 }
 
 #[test]
@@ -57,7 +72,10 @@ fn dimension_of_another_kind_is_rejected() {
     let text = GOOD.replacen("dimension = \"signals\"", "dimension = \"estimation\"", 1);
     let errs = check(PATH, &text);
     assert!(!errs.is_empty());
-    assert!(errs.iter().all(|e| e.field.starts_with("key_points[")), "{errs:?}");
+    assert!(
+        errs.iter().all(|e| e.field.starts_with("key_points[")),
+        "{errs:?}"
+    );
     assert_eq!(errs[0].line, line_of(&text, "\"estimation\""));
 
     let text = GOOD.replace("\"root_cause\"]", "\"root_cause\", \"complexity\"]");
@@ -97,10 +115,17 @@ fn bad_toml_points_at_the_line() {
 
 #[test]
 fn duplicate_ids_across_files_are_reported() {
-    let other = GOOD.replace("id = \"prod-api-p99-latency\"", "id = \"prod-api-p99-latency\"");
+    // The same question again, under another folder.
+    let other = GOOD.to_string();
     let v = validate(&[
-        BankFile { path: PATH.into(), bytes: GOOD.as_bytes().to_vec() },
-        BankFile { path: "extra/prod-api-p99-latency.toml".into(), bytes: other.into_bytes() },
+        BankFile {
+            path: PATH.into(),
+            bytes: GOOD.as_bytes().to_vec(),
+        },
+        BankFile {
+            path: "extra/prod-api-p99-latency.toml".into(),
+            bytes: other.into_bytes(),
+        },
     ]);
     assert_eq!(v.errors.len(), 1, "{:?}", v.errors);
     assert!(v.errors[0].message.contains("duplicate id"));
@@ -113,7 +138,11 @@ fn id_must_match_file_name_and_kind_its_folder() {
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].field, "id");
     let errs = check("behavioral/prod-api-p99-latency.toml", GOOD);
-    assert!(errs.iter().any(|e| e.field == "kind" && e.message.contains("folder")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "kind" && e.message.contains("folder")),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -123,15 +152,27 @@ fn content_floors_are_enforced() {
     let end = GOOD.find("[[follow_ups]]").unwrap();
     let text = format!("{}{}", &GOOD[..cut], &GOOD[end..]);
     let errs = check(PATH, &text);
-    assert!(errs.iter().any(|e| e.field == "key_points" && e.message.contains("at least 4")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "key_points" && e.message.contains("at least 4")),
+        "{errs:?}"
+    );
 
     // A reference answer that is too short.
     let start = GOOD.find("reference_answer = \"\"\"").unwrap();
     let body = start + "reference_answer = \"\"\"".len();
     let end = body + GOOD[body..].find("\"\"\"").unwrap() + 3;
-    let text = format!("{}reference_answer = \"too short\"{}", &GOOD[..start], &GOOD[end..]);
+    let text = format!(
+        "{}reference_answer = \"too short\"{}",
+        &GOOD[..start],
+        &GOOD[end..]
+    );
     let errs = check(PATH, &text);
-    assert!(errs.iter().any(|e| e.field == "reference_answer" && e.message.contains("words")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "reference_answer" && e.message.contains("words")),
+        "{errs:?}"
+    );
 
     // A production question without its scenario.
     let text = &GOOD[..GOOD.find("[scenario]").unwrap()];
@@ -143,7 +184,10 @@ fn content_floors_are_enforced() {
 fn invalid_utf8_is_an_error_not_a_panic() {
     let mut bytes = GOOD.as_bytes().to_vec();
     bytes.splice(10..10, [0xff, 0xfe]);
-    let v = validate(&[BankFile { path: PATH.into(), bytes }]);
+    let v = validate(&[BankFile {
+        path: PATH.into(),
+        bytes,
+    }]);
     assert_eq!(v.errors.len(), 1);
     assert!(v.errors[0].message.contains("UTF-8"));
 }
@@ -151,5 +195,13 @@ fn invalid_utf8_is_an_error_not_a_panic() {
 #[test]
 fn embedded_bank_is_valid() {
     let v = validate(&spar_bank::embedded_files());
-    assert!(v.errors.is_empty(), "{}", v.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        v.errors.is_empty(),
+        "{}",
+        v.errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

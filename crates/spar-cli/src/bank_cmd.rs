@@ -91,14 +91,21 @@ pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        BankCmd::Search { query, filters, limit } => {
+        BankCmd::Search {
+            query,
+            filters,
+            limit,
+        } => {
             let bank = cli.load_bank()?;
             let hits = bank.search(query, &filters.filters(), *limit)?;
             if hits.is_empty() {
                 println!("no question matches");
             }
             for h in hits {
-                println!("{:>6.2}  {:<40} {}", h.score, h.question.id, h.question.title);
+                println!(
+                    "{:>6.2}  {:<40} {}",
+                    h.score, h.question.id, h.question.title
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -114,7 +121,12 @@ pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string(&s)?);
             } else {
                 println!("total: {}", s.total);
-                for (name, map) in [("kinds", &s.kinds), ("levels", &s.levels), ("regions", &s.regions), ("stacks", &s.stacks)] {
+                for (name, map) in [
+                    ("kinds", &s.kinds),
+                    ("levels", &s.levels),
+                    ("regions", &s.regions),
+                    ("stacks", &s.stacks),
+                ] {
                     let row: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
                     println!("{name:<8} {}", row.join(" · "));
                 }
@@ -144,9 +156,20 @@ pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
 pub fn render_question(q: &Question) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let list = |v: Vec<&str>| if v.is_empty() { "any".to_string() } else { v.join(", ") };
+    let list = |v: Vec<&str>| {
+        if v.is_empty() {
+            "any".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
     let _ = writeln!(s, "{} — {}\n", q.id, q.title);
-    let _ = writeln!(s, "kind: {}   levels: {}", q.kind, list(q.levels.iter().map(|l| l.id()).collect()));
+    let _ = writeln!(
+        s,
+        "kind: {}   levels: {}",
+        q.kind,
+        list(q.levels.iter().map(|l| l.id()).collect())
+    );
     let _ = writeln!(
         s,
         "regions: {}   stacks: {}   topics: {}",

@@ -29,6 +29,17 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 5)]
         n: usize,
     },
+    /// Perplexity on a fixed text (the bank's reference answers), optionally next to llama.cpp on
+    /// the same token ids — shows what spar's weight formats cost in accuracy.
+    Ppl {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Tokens of text to score.
+        #[arg(long, default_value_t = 1024)]
+        tokens: usize,
+        #[arg(long)]
+        vs_llama_cpp: bool,
+    },
     /// One measurement in this process (used by `bench llm`; prints JSON).
     #[command(hide = true)]
     LlmOnce {
@@ -107,7 +118,11 @@ fn once(run: &RunArgs, prompt_ids_out: Option<&Path>) -> anyhow::Result<Sample> 
         std::fs::write(p, serde_json::to_string(&ids)?)?;
     }
     let mut s = llm.new_session();
-    let params = Params { max_tokens: GEN_TOKENS, ignore_eos: true, ..Params::greedy(GEN_TOKENS) };
+    let params = Params {
+        max_tokens: GEN_TOKENS,
+        ignore_eos: true,
+        ..Params::greedy(GEN_TOKENS)
+    };
     let g = s.generate(&ids, &params, &mut NoSink, &Cancel::new())?;
     let prompt_tok_s = ids.len() as f64 / (g.prompt_ms / 1000.0);
     let decode_tok_s = g.decode_tok_per_s();
@@ -119,7 +134,9 @@ fn once(run: &RunArgs, prompt_ids_out: Option<&Path>) -> anyhow::Result<Sample> 
     ];
     let first = chat.chat(&msgs, &Params::greedy(24), &mut NoSink, &Cancel::new())?;
     msgs.push(Message::assistant(first.text));
-    msgs.push(Message::user("I would add an idempotency key per payment and store it with a unique index."));
+    msgs.push(Message::user(
+        "I would add an idempotency key per payment and store it with a unique index.",
+    ));
     let second = chat.chat(&msgs, &Params::greedy(8), &mut NoSink, &Cancel::new())?;
     Ok(Sample {
         load_s,
@@ -143,7 +160,10 @@ fn summarize(samples: &[Sample]) -> Sample {
         load_s: pick(&|s| s.load_s),
         prompt_tok_s: pick(&|s| s.prompt_tok_s),
         decode_tok_s: pick(&|s| s.decode_tok_s),
-        followup_ttft_ms: samples.iter().any(|s| s.followup_ttft_ms.is_some()).then(|| pick(&|s| s.followup_ttft_ms.unwrap_or(0.0))),
+        followup_ttft_ms: samples
+            .iter()
+            .any(|s| s.followup_ttft_ms.is_some())
+            .then(|| pick(&|s| s.followup_ttft_ms.unwrap_or(0.0))),
         peak_rss_bytes: pick(&|s| s.peak_rss_bytes as f64) as u64,
         n_prompt: samples.first().map(|s| s.n_prompt).unwrap_or(0),
         n_gen: samples.first().map(|s| s.n_gen).unwrap_or(0),
@@ -164,16 +184,29 @@ fn llama_script() -> PathBuf {
 fn child_json<T: for<'de> Deserialize<'de>>(mut cmd: Command, what: &str) -> anyhow::Result<T> {
     let out = cmd.output().with_context(|| format!("running {what}"))?;
     if !out.status.success() {
-        bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        bail!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or("");
     serde_json::from_str(line).with_context(|| format!("parsing {what} output: {line}"))
 }
 
 fn llm_bench(b: &LlmBench) -> anyhow::Result<ExitCode> {
     let path = resolve(b.run.model.as_deref())?;
-    let threads = b.run.threads.unwrap_or_else(spar_llm::threads::default_threads);
+    let threads = b
+        .run
+        .threads
+        .unwrap_or_else(spar_llm::threads::default_threads);
     let exe = std::env::current_exe()?;
     let ids_file = std::env::temp_dir().join(format!("spar-bench-ids-{}.json", std::process::id()));
     let mut ours = Vec::new();
@@ -181,17 +214,37 @@ fn llm_bench(b: &LlmBench) -> anyhow::Result<ExitCode> {
     let python = std::env::var("SPAR_LLAMA_PYTHON").unwrap_or_else(|_| "python3".into());
     for r in 0..b.runs.max(1) {
         let mut cmd = Command::new(&exe);
-        cmd.args(["bench", "llm-once", "--model"]).arg(&path).args(["--threads", &threads.to_string(), "--device", &b.run.device])
-            .arg("--prompt-ids-out").arg(&ids_file);
+        cmd.args(["bench", "llm-once", "--model"])
+            .arg(&path)
+            .args(["--threads", &threads.to_string(), "--device", &b.run.device])
+            .arg("--prompt-ids-out")
+            .arg(&ids_file);
         let s: Sample = child_json(cmd, "spar")?;
-        eprintln!("run {}: spar       pp {:>7.1} tok/s  tg {:>6.1} tok/s  rss {:>5.0} MB", r + 1, s.prompt_tok_s, s.decode_tok_s, s.peak_rss_bytes as f64 / 1e6);
+        eprintln!(
+            "run {}: spar       pp {:>7.1} tok/s  tg {:>6.1} tok/s  rss {:>5.0} MB",
+            r + 1,
+            s.prompt_tok_s,
+            s.decode_tok_s,
+            s.peak_rss_bytes as f64 / 1e6
+        );
         ours.push(s);
         if b.vs_llama_cpp {
             let mut cmd = Command::new(&python);
-            cmd.arg(llama_script()).arg("--model").arg(&path).args(["--threads", &threads.to_string()])
-                .arg("--prompt-ids").arg(&ids_file).args(["--gen-tokens", &GEN_TOKENS.to_string(), "--json"]);
+            cmd.arg(llama_script())
+                .arg("--model")
+                .arg(&path)
+                .args(["--threads", &threads.to_string()])
+                .arg("--prompt-ids")
+                .arg(&ids_file)
+                .args(["--gen-tokens", &GEN_TOKENS.to_string(), "--json"]);
             let s: Sample = child_json(cmd, "llama.cpp (llama-cpp-python)")?;
-            eprintln!("run {}: llama.cpp  pp {:>7.1} tok/s  tg {:>6.1} tok/s  rss {:>5.0} MB", r + 1, s.prompt_tok_s, s.decode_tok_s, s.peak_rss_bytes as f64 / 1e6);
+            eprintln!(
+                "run {}: llama.cpp  pp {:>7.1} tok/s  tg {:>6.1} tok/s  rss {:>5.0} MB",
+                r + 1,
+                s.prompt_tok_s,
+                s.decode_tok_s,
+                s.peak_rss_bytes as f64 / 1e6
+            );
             theirs.push(s);
         }
     }
@@ -199,21 +252,49 @@ fn llm_bench(b: &LlmBench) -> anyhow::Result<ExitCode> {
     let o = summarize(&ours);
     let t = (!theirs.is_empty()).then(|| summarize(&theirs));
     if b.json {
-        println!("{}", serde_json::json!({ "model": path, "threads": threads, "spar": o, "llama_cpp": t }));
+        println!(
+            "{}",
+            serde_json::json!({ "model": path, "threads": threads, "spar": o, "llama_cpp": t })
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("model {} · {} thread(s) · {}-token prompt, {} generated · median of {}", path.display(), threads, o.n_prompt, o.n_gen, b.runs);
-    println!("{:<26} {:>12} {:>12} {:>8}", "", "spar", "llama.cpp", "ratio");
-    let row = |name: &str, a: f64, b: Option<f64>, unit: &str| {
-        match b {
-            Some(b) if b > 0.0 => println!("{name:<26} {a:>10.1}{unit} {b:>10.1}{unit} {:>7.2}×", a / b),
-            _ => println!("{name:<26} {a:>10.1}{unit} {:>12} {:>8}", "–", ""),
+    println!(
+        "model {} · {} thread(s) · {}-token prompt, {} generated · median of {}",
+        path.display(),
+        threads,
+        o.n_prompt,
+        o.n_gen,
+        b.runs
+    );
+    println!(
+        "{:<26} {:>12} {:>12} {:>8}",
+        "", "spar", "llama.cpp", "ratio"
+    );
+    let row = |name: &str, a: f64, b: Option<f64>, unit: &str| match b {
+        Some(b) if b > 0.0 => {
+            println!("{name:<26} {a:>10.1}{unit} {b:>10.1}{unit} {:>7.2}×", a / b)
         }
+        _ => println!("{name:<26} {a:>10.1}{unit} {:>12} {:>8}", "–", ""),
     };
     row("load (s)", o.load_s, t.as_ref().map(|t| t.load_s), "  ");
-    row("prompt (tok/s)", o.prompt_tok_s, t.as_ref().map(|t| t.prompt_tok_s), "  ");
-    row("decode (tok/s)", o.decode_tok_s, t.as_ref().map(|t| t.decode_tok_s), "  ");
-    row("peak RSS (MB)", o.peak_rss_bytes as f64 / 1e6, t.as_ref().map(|t| t.peak_rss_bytes as f64 / 1e6), "  ");
+    row(
+        "prompt (tok/s)",
+        o.prompt_tok_s,
+        t.as_ref().map(|t| t.prompt_tok_s),
+        "  ",
+    );
+    row(
+        "decode (tok/s)",
+        o.decode_tok_s,
+        t.as_ref().map(|t| t.decode_tok_s),
+        "  ",
+    );
+    row(
+        "peak RSS (MB)",
+        o.peak_rss_bytes as f64 / 1e6,
+        t.as_ref().map(|t| t.peak_rss_bytes as f64 / 1e6),
+        "  ",
+    );
     if let Some(f) = o.followup_ttft_ms {
         println!("{:<26} {:>10.0}ms", "follow-up first token", f);
     }
@@ -222,19 +303,41 @@ fn llm_bench(b: &LlmBench) -> anyhow::Result<ExitCode> {
 
 /// Sample answers for the coach benchmark: (question id, answer).
 const COACH_SAMPLES: &[(&str, &str)] = &[
-    ("sd-url-shortener", "I'd put an API behind a load balancer, store mappings in Postgres keyed by a base62 code from a counter, and cache hot codes in Redis. Reads dominate, maybe 100 to 1."),
-    ("api-idempotent-payments", "The client sends an Idempotency-Key header. We store the key with the request hash and the response in a table with a unique index, inside the same transaction as the charge, and replay the stored response on a retry."),
-    ("prod-db-cpu-100", "First I check pg_stat_activity for the longest running queries and what changed recently. If a new deploy lines up, I roll it back. Then I look at pg_stat_statements."),
-    ("beh-conflict-with-colleague", "A colleague and I disagreed about using Kafka for a small internal queue. I set up a call, we wrote down the requirements together, and we picked SQS. Delivery went fine."),
-    ("alg-lru-cache", "Use a hash map from key to node in a doubly linked list. Get moves the node to the front, put inserts at the front and evicts the tail when full. Both are O(1)."),
-    ("ms-saga-choreography-vs-orchestration", "Orchestration has a central coordinator that calls each service and runs compensations; choreography uses events. I'd start with orchestration for payments because it is easier to trace."),
+    (
+        "sd-url-shortener",
+        "I'd put an API behind a load balancer, store mappings in Postgres keyed by a base62 code from a counter, and cache hot codes in Redis. Reads dominate, maybe 100 to 1.",
+    ),
+    (
+        "api-idempotent-payments",
+        "The client sends an Idempotency-Key header. We store the key with the request hash and the response in a table with a unique index, inside the same transaction as the charge, and replay the stored response on a retry.",
+    ),
+    (
+        "prod-db-cpu-100",
+        "First I check pg_stat_activity for the longest running queries and what changed recently. If a new deploy lines up, I roll it back. Then I look at pg_stat_statements.",
+    ),
+    (
+        "beh-conflict-with-colleague",
+        "A colleague and I disagreed about using Kafka for a small internal queue. I set up a call, we wrote down the requirements together, and we picked SQS. Delivery went fine.",
+    ),
+    (
+        "alg-lru-cache",
+        "Use a hash map from key to node in a doubly linked list. Get moves the node to the front, put inserts at the front and evicts the tail when full. Both are O(1).",
+    ),
+    (
+        "ms-saga-choreography-vs-orchestration",
+        "Orchestration has a central coordinator that calls each service and runs compensations; choreography uses events. I'd start with orchestration for payments because it is easier to trace.",
+    ),
 ];
 
 fn coach_bench(run: &RunArgs, n: usize) -> anyhow::Result<ExitCode> {
     let path = resolve(run.model.as_deref())?;
     let llm = Arc::new(Llm::load(&path, &run.load_options()?)?);
     let bank = Arc::new(Bank::embedded()?);
-    let coach = Coach::new(bank.clone(), Some((llm, model_label(run))), &Calibrations::embedded());
+    let coach = Coach::new(
+        bank.clone(),
+        Some((llm, model_label(run))),
+        &Calibrations::embedded(),
+    );
     let (mut cold, mut warm, mut full) = (Vec::new(), Vec::new(), Vec::new());
     for (qid, answer) in COACH_SAMPLES.iter().cycle().take(n.max(1)) {
         let q = bank.require(qid)?;
@@ -253,14 +356,19 @@ fn coach_bench(run: &RunArgs, n: usize) -> anyhow::Result<ExitCode> {
         // Cold: nothing of this answer was seen before it was submitted.
         let c = first_token(&coach)?;
         // Typed: the coach read the answer while it was typed (all but the last sentence).
-        let typed = answer.rsplit_once(". ").map(|(head, _)| head).unwrap_or(answer);
+        let typed = answer
+            .rsplit_once(". ")
+            .map(|(head, _)| head)
+            .unwrap_or(answer);
         coach.warm(&asked, &[(true, typed.to_string())], &Cancel::new())?;
         let w = first_token(&coach)?;
         let t1 = Instant::now();
         let a = coach.assess(&asked, answer)?;
         coach.critique(&asked, answer, &a, &Cancel::new())?;
         let crit = t1.elapsed().as_secs_f64() * 1e3;
-        eprintln!("{qid:<40} first pushback token: cold {c:>6.0} ms, read-while-typing {w:>6.0} ms · full critique {crit:>6.0} ms");
+        eprintln!(
+            "{qid:<40} first pushback token: cold {c:>6.0} ms, read-while-typing {w:>6.0} ms · full critique {crit:>6.0} ms"
+        );
         cold.push(c);
         warm.push(w);
         full.push(crit);
@@ -275,11 +383,69 @@ fn coach_bench(run: &RunArgs, n: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn ppl_bench(run: &RunArgs, n: usize, vs: bool) -> anyhow::Result<ExitCode> {
+    let path = resolve(run.model.as_deref())?;
+    let llm = Arc::new(Llm::load(&path, &run.load_options()?)?);
+    let bank = Bank::embedded()?;
+    let text: String = bank
+        .questions()
+        .iter()
+        .step_by(7)
+        .map(|q| q.reference_answer.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let mut ids = llm.tokenizer.encode(&text, false)?;
+    ids.truncate(n.max(16));
+    let lp = llm.new_session().token_logprobs(&ids)?;
+    let ppl = (-lp.iter().map(|x| *x as f64).sum::<f64>() / lp.len() as f64).exp();
+    println!(
+        "spar       perplexity {ppl:.4} over {} tokens ({})",
+        lp.len(),
+        path.display()
+    );
+    if !llm.info.requantized.is_empty() {
+        println!("re-quantised tensors: {}", llm.info.requantized.join(", "));
+    }
+    if vs {
+        let ids_file =
+            std::env::temp_dir().join(format!("spar-ppl-ids-{}.json", std::process::id()));
+        std::fs::write(&ids_file, serde_json::to_string(&ids)?)?;
+        let python = std::env::var("SPAR_LLAMA_PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = llama_script().with_file_name("ppl_llama_cpp.py");
+        let mut cmd = Command::new(python);
+        cmd.arg(script)
+            .arg("--model")
+            .arg(&path)
+            .arg("--ids")
+            .arg(&ids_file);
+        #[derive(Deserialize)]
+        struct Out {
+            ppl: f64,
+        }
+        let o: Out = child_json(cmd, "llama.cpp perplexity")?;
+        let _ = std::fs::remove_file(&ids_file);
+        println!(
+            "llama.cpp  perplexity {:.4} on the same tokens · ratio {:.4}",
+            o.ppl,
+            ppl / o.ppl
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn bench(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCmd::Llm(b) => llm_bench(b),
         BenchCmd::Coach { run, n } => coach_bench(run, *n),
-        BenchCmd::LlmOnce { run, prompt_ids_out } => {
+        BenchCmd::Ppl {
+            run,
+            tokens,
+            vs_llama_cpp,
+        } => ppl_bench(run, *tokens, *vs_llama_cpp),
+        BenchCmd::LlmOnce {
+            run,
+            prompt_ids_out,
+        } => {
             let s = once(run, prompt_ids_out.as_deref())?;
             println!("{}", serde_json::to_string(&s)?);
             Ok(ExitCode::SUCCESS)

@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use spar_bank::{Bank, BankSource};
 
 #[derive(Parser)]
-#[command(name = "spar", version, about = "A local-first interview coach for backend developers")]
+#[command(
+    name = "spar",
+    version,
+    about = "A local-first interview coach for backend developers"
+)]
 struct Cli {
     /// Use the question bank in DIR instead of the embedded one (also: SPAR_BANK_DIR).
     #[arg(long, global = true, value_name = "DIR")]
@@ -82,10 +86,16 @@ fn main() -> ExitCode {
         Some(Command::Bank(cmd)) => bank_cmd::run(&cli, cmd),
         Some(Command::Models(cmd)) => models_cmd::run(cmd),
         Some(Command::Generate(a)) => models_cmd::generate(a),
-        Some(Command::Practice(a)) => cli.load_bank().and_then(|b| practice_cmd::practice(Arc::new(b), a)),
-        Some(Command::Critique(a)) => cli.load_bank().and_then(|b| practice_cmd::critique(Arc::new(b), a)),
+        Some(Command::Practice(a)) => cli
+            .load_bank()
+            .and_then(|b| practice_cmd::practice(Arc::new(b), a)),
+        Some(Command::Critique(a)) => cli
+            .load_bank()
+            .and_then(|b| practice_cmd::critique(Arc::new(b), a)),
         Some(Command::History) => practice_cmd::history(),
-        Some(Command::Export(a)) => cli.load_bank().and_then(|b| practice_cmd::export(Arc::new(b), a)),
+        Some(Command::Export(a)) => cli
+            .load_bank()
+            .and_then(|b| practice_cmd::export(Arc::new(b), a)),
         Some(Command::Eval(a)) => cli.load_bank().and_then(|b| eval_cmd::eval(Arc::new(b), a)),
         Some(Command::Bench(b)) => bench_cmd::bench(b),
         Some(Command::App(a)) => launch_app(&cli, a, true),
@@ -134,17 +144,33 @@ struct Defaults {
 }
 
 /// Opens the desktop app, or the terminal practice when there is no display (saying so).
-fn launch_app(cli: &Cli, a: &practice_cmd::PracticeArgs, explicit: bool) -> anyhow::Result<ExitCode> {
+fn launch_app(
+    cli: &Cli,
+    a: &practice_cmd::PracticeArgs,
+    explicit: bool,
+) -> anyhow::Result<ExitCode> {
     if spar_app::display_available() {
-        let threads = spar_llm::threads::init(a.run.threads.unwrap_or_else(spar_llm::threads::default_threads));
-        let opts = spar_app::LaunchOptions { bank: cli.bank_source(), threads, model: a.run.model.clone() };
+        let threads = spar_llm::threads::init(
+            a.run
+                .threads
+                .unwrap_or_else(spar_llm::threads::default_threads),
+        );
+        let opts = spar_app::LaunchOptions {
+            bank: cli.bank_source(),
+            threads,
+            model: a.run.model.clone(),
+        };
         spar_app::run(opts).map_err(|e| anyhow::anyhow!("the desktop app failed: {e}"))?;
         return Ok(ExitCode::SUCCESS);
     }
     if explicit {
-        anyhow::bail!("no display is available (DISPLAY/WAYLAND_DISPLAY unset); use `spar practice` in the terminal");
+        anyhow::bail!(
+            "no display is available (DISPLAY/WAYLAND_DISPLAY unset); use `spar practice` in the terminal"
+        );
     }
-    eprintln!("No display found: starting the terminal practice instead (`spar --help` lists every command).");
+    eprintln!(
+        "No display found: starting the terminal practice instead (`spar --help` lists every command)."
+    );
     let bank = Arc::new(cli.load_bank()?);
     practice_cmd::practice(bank, a)
 }

@@ -53,8 +53,15 @@ pub struct RunArgs {
 
 impl RunArgs {
     pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
-        let threads = spar_llm::threads::init(self.threads.unwrap_or_else(spar_llm::threads::default_threads));
-        Ok(LoadOptions { device: spar_llm::device(&self.device)?, max_ctx: self.ctx, threads })
+        let threads = spar_llm::threads::init(
+            self.threads
+                .unwrap_or_else(spar_llm::threads::default_threads),
+        );
+        Ok(LoadOptions {
+            device: spar_llm::device(&self.device)?,
+            max_ctx: self.ctx,
+            threads,
+        })
     }
 }
 
@@ -69,7 +76,11 @@ pub struct Bar {
 
 impl Bar {
     pub fn new() -> Self {
-        let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::new(0)
+        } else {
+            ProgressBar::hidden()
+        };
         bar.set_style(
             ProgressStyle::with_template("{msg}\n{wide_bar} {bytes}/{total_bytes} ({eta})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -123,7 +134,10 @@ pub fn resolve(model: Option<&str>) -> anyhow::Result<PathBuf> {
 }
 
 /// Loads a model for practice; fetches the default model on first use after saying so.
-pub fn load_for_practice(args: &RunArgs, allow_first_run_fetch: bool) -> anyhow::Result<Option<Arc<Llm>>> {
+pub fn load_for_practice(
+    args: &RunArgs,
+    allow_first_run_fetch: bool,
+) -> anyhow::Result<Option<Arc<Llm>>> {
     let reg = registry()?;
     let wanted = args.model.clone().unwrap_or_else(|| reg.default.clone());
     let path = match resolve(Some(&wanted)) {
@@ -159,7 +173,11 @@ pub fn load_for_practice(args: &RunArgs, allow_first_run_fetch: bool) -> anyhow:
 }
 
 fn mb(bytes: u64) -> String {
-    if bytes >= 1_000_000_000 { format!("{:.2} GB", bytes as f64 / 1e9) } else { format!("{:.0} MB", bytes as f64 / 1e6) }
+    if bytes >= 1_000_000_000 {
+        format!("{:.2} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.0} MB", bytes as f64 / 1e6)
+    }
 }
 
 pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
@@ -171,12 +189,37 @@ pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
             let g = spar_llm::gguf::Gguf::open(&path)?;
             let config = spar_llm::model::Config::from_gguf(&g)?;
             println!("{}", path.display());
-            println!("  name          {}", g.get("general.name").and_then(|v| v.as_str()).unwrap_or("?"));
-            println!("  architecture  {}  ({} layers, {} hidden, {} heads / {} KV heads, head dim {}, ffn {})",
-                config.arch.id(), config.n_layer, config.n_embd, config.n_head, config.n_head_kv, config.head_dim, config.n_ff);
-            println!("  parameters    ~{:.0}M · vocab {} · trained context {}", config.params() as f64 / 1e6, config.vocab, config.train_ctx);
-            println!("  tokenizer     {} / pre {}", g.get("tokenizer.ggml.model").and_then(|v| v.as_str()).unwrap_or("?"),
-                g.get("tokenizer.ggml.pre").and_then(|v| v.as_str()).unwrap_or("default"));
+            println!(
+                "  name          {}",
+                g.get("general.name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("?")
+            );
+            println!(
+                "  architecture  {}  ({} layers, {} hidden, {} heads / {} KV heads, head dim {}, ffn {})",
+                config.arch.id(),
+                config.n_layer,
+                config.n_embd,
+                config.n_head,
+                config.n_head_kv,
+                config.head_dim,
+                config.n_ff
+            );
+            println!(
+                "  parameters    ~{:.0}M · vocab {} · trained context {}",
+                config.params() as f64 / 1e6,
+                config.vocab,
+                config.train_ctx
+            );
+            println!(
+                "  tokenizer     {} / pre {}",
+                g.get("tokenizer.ggml.model")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("?"),
+                g.get("tokenizer.ggml.pre")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("default")
+            );
             let mut types: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
             for t in &g.tensors {
                 let e = types.entry(t.ty.name()).or_default();
@@ -187,13 +230,23 @@ pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
                 println!("  {ty:<6} {n:>4} tensors {:>9.1} MB", bytes as f64 / 1e6);
             }
             if let Some(t) = g.tensor("token_embd.weight") {
-                println!("  token_embd    {} {:?}; output {}", t.ty, t.dims, g.tensor("output.weight").map(|o| o.ty.name()).unwrap_or("tied to embedding"));
+                println!(
+                    "  token_embd    {} {:?}; output {}",
+                    t.ty,
+                    t.dims,
+                    g.tensor("output.weight")
+                        .map(|o| o.ty.name())
+                        .unwrap_or("tied to embedding")
+                );
             }
         }
         ModelsCmd::List => {
             let ram = registry::total_ram_mb();
             println!("models folder: {}", reg.dir.display());
-            println!("{:<22} {:<30} {:>9} {:>9} {:<5} {:<10}", "ID", "NAME", "SIZE", "RAM", "FITS", "STATUS");
+            println!(
+                "{:<22} {:<30} {:>9} {:>9} {:<5} {:<10}",
+                "ID", "NAME", "SIZE", "RAM", "FITS", "STATUS"
+            );
             for m in &reg.models {
                 let fits = match ram {
                     Some(r) if r >= m.ram_mb => "yes",
@@ -205,7 +258,11 @@ pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
                     Status::Present | Status::Verified => "downloaded".to_string(),
                     Status::Corrupt(why) => format!("damaged ({why})"),
                 };
-                let default = if m.id == reg.default { " (default)" } else { "" };
+                let default = if m.id == reg.default {
+                    " (default)"
+                } else {
+                    ""
+                };
                 println!(
                     "{:<22} {:<30} {:>9} {:>9} {:<5} {status}",
                     format!("{}{default}", m.id),
@@ -222,7 +279,11 @@ pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
         }
         ModelsCmd::Import { path, id } => {
             let entry = registry::import(&reg, path, id.as_deref(), &mut Bar::new())?;
-            println!("imported `{}` → {}", entry.id, reg.path_of(&entry).display());
+            println!(
+                "imported `{}` → {}",
+                entry.id,
+                reg.path_of(&entry).display()
+            );
         }
         ModelsCmd::Verify => {
             let mut bad = 0;
@@ -233,7 +294,10 @@ pub fn run(cmd: &ModelsCmd) -> anyhow::Result<ExitCode> {
                     Status::Verified | Status::Present => println!("ok       {}", m.id),
                     Status::Corrupt(why) => {
                         bad += 1;
-                        println!("DAMAGED  {}: {why} (run `spar models fetch {}` to repair)", m.id, m.id);
+                        println!(
+                            "DAMAGED  {}: {why} (run `spar models fetch {}` to repair)",
+                            m.id, m.id
+                        );
                     }
                 }
                 any = true;
@@ -294,15 +358,24 @@ pub fn generate(a: &GenerateArgs) -> anyhow::Result<ExitCode> {
         seed: a.seed,
         ..Params::default()
     };
-    let prompt = if a.raw { llm.tokenizer.encode(&a.prompt, true)? } else { llm.chat_tokens(&[Message::user(&a.prompt)])? };
+    let prompt = if a.raw {
+        llm.tokenizer.encode(&a.prompt, true)?
+    } else {
+        llm.chat_tokens(&[Message::user(&a.prompt)])?
+    };
     let cancel = Cancel::new();
     crate::install_ctrlc(&cancel);
     let mut session = llm.new_session();
-    let g = session.generate(&prompt, &params, &mut |p: &str| {
-        use std::io::Write;
-        print!("{p}");
-        let _ = std::io::stdout().flush();
-    }, &cancel)?;
+    let g = session.generate(
+        &prompt,
+        &params,
+        &mut |p: &str| {
+            use std::io::Write;
+            print!("{p}");
+            let _ = std::io::stdout().flush();
+        },
+        &cancel,
+    )?;
     println!();
     if a.verbose {
         eprintln!("prompt ids: {prompt:?}\noutput ids: {:?}", g.tokens);

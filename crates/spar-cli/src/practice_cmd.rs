@@ -54,7 +54,11 @@ pub struct PracticeArgs {
 }
 
 pub fn build_coach(run: &RunArgs, no_model: bool, bank: Arc<Bank>) -> anyhow::Result<Arc<Coach>> {
-    let llm = if no_model { None } else { load_for_practice(run, true)? };
+    let llm = if no_model {
+        None
+    } else {
+        load_for_practice(run, true)?
+    };
     let id = llm.as_ref().map(|_| model_label(run));
     let llm = llm.zip(id);
     Ok(Arc::new(Coach::new(bank, llm, &Calibrations::embedded())))
@@ -63,11 +67,14 @@ pub fn build_coach(run: &RunArgs, no_model: bool, bank: Arc<Bank>) -> anyhow::Re
 /// The registry id (or file stem) of the model `run` selects.
 pub fn model_label(run: &RunArgs) -> String {
     match &run.model {
-        Some(m) if m.ends_with(".gguf") => {
-            PathBuf::from(m).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| m.clone())
-        }
+        Some(m) if m.ends_with(".gguf") => PathBuf::from(m)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| m.clone()),
         Some(m) => m.clone(),
-        None => crate::models_cmd::registry().map(|r| r.default).unwrap_or_default(),
+        None => crate::models_cmd::registry()
+            .map(|r| r.default)
+            .unwrap_or_default(),
     }
 }
 
@@ -98,8 +105,13 @@ fn read_answer(
     loop {
         let prompt = match deadline {
             Some((start, limit)) if pressure => {
-                let left = limit as i64 - (spar_coach::store::now_ms().saturating_sub(start) / 1000) as i64;
-                if left < 0 { format!("[time is up {}] > ", fmt_time(left)) } else { format!("[{} left] > ", fmt_time(left)) }
+                let left = limit as i64
+                    - (spar_coach::store::now_ms().saturating_sub(start) / 1000) as i64;
+                if left < 0 {
+                    format!("[time is up {}] > ", fmt_time(left))
+                } else {
+                    format!("[{} left] > ", fmt_time(left))
+                }
             }
             _ => "> ".to_string(),
         };
@@ -109,7 +121,11 @@ fn read_answer(
         }
         let mut line = String::new();
         if read_line_lossy(input, &mut line)? == 0 {
-            return Ok(if lines.is_empty() { None } else { Some(lines.join("\n")) });
+            return Ok(if lines.is_empty() {
+                None
+            } else {
+                Some(lines.join("\n"))
+            });
         }
         let t = line.trim_end_matches(['\n', '\r']);
         match t.trim() {
@@ -142,7 +158,11 @@ pub fn print_critique(c: &Critique) {
         };
         match &d.evidence {
             Some(e) => println!("  {mark} {:<22} “{}”", d.dimension.label(), clip(e, 90)),
-            None => println!("  {mark} {:<22} {}", d.dimension.label(), d.coverage.label()),
+            None => println!(
+                "  {mark} {:<22} {}",
+                d.dimension.label(),
+                d.coverage.label()
+            ),
         }
     }
     if !c.strengths.is_empty() {
@@ -157,7 +177,12 @@ pub fn print_critique(c: &Critique) {
             println!("  - {s}");
         }
     }
-    let missed: Vec<&str> = c.key_points.iter().filter(|k| !k.hit).map(|k| k.text.as_str()).collect();
+    let missed: Vec<&str> = c
+        .key_points
+        .iter()
+        .filter(|k| !k.hit)
+        .map(|k| k.text.as_str())
+        .collect();
     if !missed.is_empty() {
         println!("\nKey points you did not make:");
         for k in missed.iter().take(5) {
@@ -174,19 +199,41 @@ pub fn print_critique(c: &Critique) {
 
 fn clip(s: &str, n: usize) -> String {
     let s = s.replace('\n', " ");
-    if s.chars().count() <= n { s } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+    if s.chars().count() <= n {
+        s
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
 }
 
 fn print_event(e: &Event) {
     match e {
-        Event::Question { index, total, title, prompt, kind, level, time_limit_s, note, .. } => {
-            println!("\n════════ Question {}/{} · {} · {} ════════", index + 1, total, kind.title(), level.id());
+        Event::Question {
+            index,
+            total,
+            title,
+            prompt,
+            kind,
+            level,
+            time_limit_s,
+            note,
+            ..
+        } => {
+            println!(
+                "\n════════ Question {}/{} · {} · {} ════════",
+                index + 1,
+                total,
+                kind.title(),
+                level.id()
+            );
             println!("{title}   (time: {})", fmt_time(*time_limit_s as i64));
             if let Some(n) = note {
                 println!("({n})");
             }
             println!("\n{prompt}\n");
-            println!("Type your answer; finish with an empty line. `:done` for the critique now, `:quit` to stop.");
+            println!(
+                "Type your answer; finish with an empty line. `:done` for the critique now, `:quit` to stop."
+            );
         }
         Event::Token(t) => {
             print!("{t}");
@@ -197,7 +244,9 @@ fn print_event(e: &Event) {
         Event::Notice(n) => println!("\n[{n}]"),
         Event::Critique(c) => print_critique(c),
         Event::Finished { mean_score } => match mean_score {
-            Some(m) => println!("\nSession complete. Mean score {m:.1}/5. `spar history` shows your progress."),
+            Some(m) => println!(
+                "\nSession complete. Mean score {m:.1}/5. `spar history` shows your progress."
+            ),
             None => println!("\nSession complete."),
         },
     }
@@ -215,12 +264,18 @@ pub fn practice(bank: Arc<Bank>, a: &PracticeArgs) -> anyhow::Result<ExitCode> {
             None => bail!("there is no unfinished session to resume"),
         }
     } else {
-        let track = Track { kind: a.kind, level: a.level, region: a.region, stack: a.stack, loop_id: a.loop_id.clone() };
-        if let Some(l) = &a.loop_id {
-            if p_loop_missing(&coach, l) {
-                let names: Vec<String> = coach.bank.loops().iter().map(|l| l.id.clone()).collect();
-                bail!("unknown loop `{l}` (available: {})", names.join(", "));
-            }
+        let track = Track {
+            kind: a.kind,
+            level: a.level,
+            region: a.region,
+            stack: a.stack,
+            loop_id: a.loop_id.clone(),
+        };
+        if let Some(l) = &a.loop_id
+            && p_loop_missing(&coach, l)
+        {
+            let names: Vec<String> = coach.bank.loops().iter().map(|l| l.id.clone()).collect();
+            bail!("unknown loop `{l}` (available: {})", names.join(", "));
         }
         let settings = Settings {
             follow_ups: a.follow_ups,
@@ -232,9 +287,15 @@ pub fn practice(bank: Arc<Bank>, a: &PracticeArgs) -> anyhow::Result<ExitCode> {
         Practice::start(coach, store, track, settings)?
     };
     if !p.coach.has_model() {
-        println!("[No model loaded: follow-ups come from the question bank and grading is deterministic.]");
+        println!(
+            "[No model loaded: follow-ups come from the question bank and grading is deterministic.]"
+        );
     }
-    println!("Session {} — saved after every turn in {}", p.session.id, p.store.dir().display());
+    println!(
+        "Session {} — saved after every turn in {}",
+        p.session.id,
+        p.store.dir().display()
+    );
     let cancel = Cancel::new();
     crate::install_ctrlc(&cancel);
     let stdin = std::io::stdin();
@@ -275,34 +336,56 @@ pub fn practice(bank: Arc<Bank>, a: &PracticeArgs) -> anyhow::Result<ExitCode> {
                     if let Some(plan) = p.warm_plan(partial) {
                         let c = Cancel::new();
                         let c2 = c.clone();
-                        if let Ok(h) = std::thread::Builder::new().name("spar-warm".into()).spawn(move || {
-                            let _ = plan.run(&c2);
-                        }) {
+                        if let Ok(h) =
+                            std::thread::Builder::new()
+                                .name("spar-warm".into())
+                                .spawn(move || {
+                                    let _ = plan.run(&c2);
+                                })
+                        {
                             warm = Some((c, h));
                         }
                     }
                 };
-                let read = read_answer(&mut input, deadline, p.session.settings.pressure, &mut on_line);
+                let read = read_answer(
+                    &mut input,
+                    deadline,
+                    p.session.settings.pressure,
+                    &mut on_line,
+                );
                 if let Some((c, h)) = warm.take() {
                     c.cancel();
                     let _ = h.join();
                 }
                 let Some(answer) = read? else {
-                    println!("\nStopped. The session is saved; `spar practice --resume` continues it.");
+                    println!(
+                        "\nStopped. The session is saved; `spar practice --resume` continues it."
+                    );
                     return Ok(ExitCode::SUCCESS);
                 };
                 cancel.reset();
                 if answer == ":done" {
-                    if p.session.current().is_some_and(|i| i.candidate_text().trim().is_empty()) {
+                    if p.session
+                        .current()
+                        .is_some_and(|i| i.candidate_text().trim().is_empty())
+                    {
                         println!("Answer something first — even a first step.");
                         continue;
                     }
                     p.critique(&mut |e| print_event(&e), &cancel)?;
                 } else {
                     print!("\nInterviewer: ");
-                    p.submit(&answer, &mut |e| print_event(&e), &cancel)?;
+                    if let Err(e) = p.submit(&answer, &mut |e| print_event(&e), &cancel) {
+                        // A full disk or a read-only folder: give the words back before stopping.
+                        eprintln!(
+                            "\nYour last answer may not have been saved; here it is:\n\n{answer}\n"
+                        );
+                        return Err(e.into());
+                    }
                 }
-                if p.session.current().is_some_and(|i| i.critique.is_some()) && !after_critique(&mut p, &mut input)? {
+                if p.session.current().is_some_and(|i| i.critique.is_some())
+                    && !after_critique(&mut p, &mut input)?
+                {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
@@ -365,11 +448,20 @@ pub fn critique(bank: Arc<Bank>, a: &CritiqueArgs) -> anyhow::Result<ExitCode> {
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
         String::from_utf8_lossy(&bytes).into_owned()
     } else {
-        let bytes = std::fs::read(&a.answer_file).with_context(|| format!("reading {}", a.answer_file.display()))?;
+        let bytes = std::fs::read(&a.answer_file)
+            .with_context(|| format!("reading {}", a.answer_file.display()))?;
         String::from_utf8_lossy(&bytes).into_owned()
     };
-    let llm = if a.no_model { None } else { load_for_practice(&a.run, false)? };
-    let coach = Coach::new(bank, llm.map(|l| (l, model_label(&a.run))), &Calibrations::embedded());
+    let llm = if a.no_model {
+        None
+    } else {
+        load_for_practice(&a.run, false)?
+    };
+    let coach = Coach::new(
+        bank,
+        llm.map(|l| (l, model_label(&a.run))),
+        &Calibrations::embedded(),
+    );
     let asked = coach.resolve(&q.prompt, q.kind, a.level, Some(&q.id));
     let assessment = coach.assess(&asked, &answer)?;
     let c = coach.critique(&asked, &answer, &assessment, &Cancel::new())?;
@@ -386,27 +478,58 @@ pub fn history() -> anyhow::Result<ExitCode> {
     let store = Store::open_default();
     let (sessions, quarantined) = store.list()?;
     for q in &quarantined {
-        eprintln!("note: {} could not be read ({}); moved to {}", q.file.display(), q.reason, q.moved_to.display());
+        eprintln!(
+            "note: {} could not be read ({}); moved to {}",
+            q.file.display(),
+            q.reason,
+            q.moved_to.display()
+        );
     }
     if sessions.is_empty() {
         println!("No sessions yet. Start one with `spar practice`.");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<34} {:<28} {:>5} {:>7}  status", "SESSION", "TRACK", "ITEMS", "SCORE");
+    println!(
+        "{:<34} {:<28} {:>5} {:>7}  status",
+        "SESSION", "TRACK", "ITEMS", "SCORE"
+    );
     for s in &sessions {
-        let score = s.mean_score().map(|m| format!("{m:.1}")).unwrap_or_else(|| "–".into());
-        let status = if s.is_complete() { "done" } else { "unfinished" };
-        println!("{:<34} {:<28} {:>5} {:>7}  {status}", s.id, clip(&s.track.describe(), 28), s.items.len(), score);
+        let score = s
+            .mean_score()
+            .map(|m| format!("{m:.1}"))
+            .unwrap_or_else(|| "–".into());
+        let status = if s.is_complete() {
+            "done"
+        } else {
+            "unfinished"
+        };
+        println!(
+            "{:<34} {:<28} {:>5} {:>7}  {status}",
+            s.id,
+            clip(&s.track.describe(), 28),
+            s.items.len(),
+            score
+        );
     }
     let stats = dimension_stats(&sessions, spar_coach::store::now_ms());
     let weak = weakest(&stats, 1, 5);
     if !weak.is_empty() {
         println!("\nWeakest dimensions (recency-weighted share covered):");
         for d in weak {
-            let s = stats.iter().find(|s| s.dimension == d).expect("stat exists");
-            println!("  {:<22} {:>4.0}%  over {} attempts", d.label(), s.rate * 100.0, s.attempts);
+            let s = stats
+                .iter()
+                .find(|s| s.dimension == d)
+                .expect("stat exists");
+            println!(
+                "  {:<22} {:>4.0}%  over {} attempts",
+                d.label(),
+                s.rate * 100.0,
+                s.attempts
+            );
         }
-        println!("\nPractise them: `spar practice --kind <kind>` picks questions that probe your weakest dimensions first.");
+        println!(
+            "\nPractise them: `spar practice --kind <kind>` picks questions that probe your weakest dimensions first."
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -425,13 +548,18 @@ pub fn export(bank: Arc<Bank>, a: &ExportArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open_default();
     let s = store.load(&a.session)?;
     let text = match a.format.as_str() {
-        "md" | "markdown" => export::session_md(&s, |id| bank.get(id).map(|q| q.reference_answer.clone())),
+        "md" | "markdown" => {
+            export::session_md(&s, |id| bank.get(id).map(|q| q.reference_answer.clone()))
+        }
         "json" => serde_json::to_string_pretty(&s)?,
         other => bail!("unknown format `{other}` (md, json)"),
     };
     match &a.out {
         Some(p) => {
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
             spar_coach::store::write_atomic(dir, p, text.as_bytes())?;
             println!("wrote {}", p.display());
         }

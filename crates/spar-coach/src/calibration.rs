@@ -35,7 +35,10 @@ impl Calibrations {
         let mut files = BTreeMap::new();
         for (name, text) in embedded::FILES {
             if let Ok(f) = serde_json::from_str::<CalibrationFile>(text) {
-                let key = name.strip_prefix("calibration-").unwrap_or(name).to_string();
+                let key = name
+                    .strip_prefix("calibration-")
+                    .unwrap_or(name)
+                    .to_string();
                 files.insert(key, f);
             }
         }
@@ -45,7 +48,9 @@ impl Calibrations {
     /// The calibration for a model id (or "deterministic" without one), falling back to the
     /// deterministic calibration, then to hand-set defaults.
     pub fn for_model(&self, model: Option<&str>) -> (Calibration, PushbackPriors) {
-        let pick = model.and_then(|m| self.files.get(m)).or_else(|| self.files.get("deterministic"));
+        let pick = model
+            .and_then(|m| self.files.get(m))
+            .or_else(|| self.files.get("deterministic"));
         match pick {
             Some(f) => (f.calibration.clone(), f.pushback.clone()),
             None => (Calibration::default(), PushbackPriors::default()),

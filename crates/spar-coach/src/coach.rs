@@ -16,9 +16,9 @@ use spar_core::taxonomy::{Dimension, Kind, Level};
 use spar_llm::{Cancel, Llm, Params, TokenSink};
 
 use crate::calibration::{Calibrations, PushbackPriors};
-use spar_core::pushback::stage_rank;
 use crate::prompts;
 use crate::{Error, Result};
+use spar_core::pushback::stage_rank;
 
 /// A question as asked, resolved against the bank.
 #[derive(Debug, Clone)]
@@ -43,7 +43,12 @@ impl Asked {
 
     pub fn not_applicable(&self) -> Vec<Dimension> {
         let d = self.dimensions();
-        self.kind.dimensions().iter().copied().filter(|x| !d.contains(x)).collect()
+        self.kind
+            .dimensions()
+            .iter()
+            .copied()
+            .filter(|x| !d.contains(x))
+            .collect()
     }
 
     fn reference(&self) -> Reference<'_> {
@@ -78,7 +83,12 @@ pub struct Assessment {
 
 impl Assessment {
     pub fn p(&self, d: Dimension) -> f32 {
-        self.verdict.p_covered.iter().find(|x| x.0 == d).map(|x| x.1).unwrap_or(0.0)
+        self.verdict
+            .p_covered
+            .iter()
+            .find(|x| x.0 == d)
+            .map(|x| x.1)
+            .unwrap_or(0.0)
     }
 }
 
@@ -110,7 +120,12 @@ pub struct CoachOptions {
 
 impl Default for CoachOptions {
     fn default() -> Self {
-        Self { llm_checks: true, llm_pushback: true, llm_summary: true, language: None }
+        Self {
+            llm_checks: true,
+            llm_pushback: true,
+            llm_summary: true,
+            language: None,
+        }
     }
 }
 
@@ -131,14 +146,18 @@ pub struct Coach {
 
 impl std::fmt::Debug for Coach {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Coach").field("model", &self.model_id()).field("signals", &self.cal.signals).finish()
+        f.debug_struct("Coach")
+            .field("model", &self.model_id())
+            .field("signals", &self.cal.signals)
+            .finish()
     }
 }
 
 fn content_terms(s: &str) -> Vec<String> {
     const STOP: &[&str] = &[
-        "the", "and", "for", "you", "your", "with", "how", "what", "would", "that", "this", "are", "from", "into", "when",
-        "design", "system", "walk", "through", "tell", "about", "time", "explain",
+        "the", "and", "for", "you", "your", "with", "how", "what", "would", "that", "this", "are",
+        "from", "into", "when", "design", "system", "walk", "through", "tell", "about", "time",
+        "explain",
     ];
     s.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -191,31 +210,69 @@ impl Coach {
     }
 
     /// Resolves a question: by bank id when given, else the closest bank question of the kind.
-    pub fn resolve(&self, text: &str, kind: Kind, level: Level, question_id: Option<&str>) -> Asked {
+    pub fn resolve(
+        &self,
+        text: &str,
+        kind: Kind,
+        level: Level,
+        question_id: Option<&str>,
+    ) -> Asked {
         if let Some(q) = question_id.and_then(|id| self.bank.get(id)) {
-            return Asked { kind, level, text: text.to_string(), question: Some(q.clone()), confidence: 1.0 };
+            return Asked {
+                kind,
+                level,
+                text: text.to_string(),
+                question: Some(q.clone()),
+                confidence: 1.0,
+            };
         }
         let Some(hit) = self.bank.nearest(text, Some(kind)) else {
-            return Asked { kind, level, text: text.to_string(), question: None, confidence: 0.0 };
+            return Asked {
+                kind,
+                level,
+                text: text.to_string(),
+                question: None,
+                confidence: 0.0,
+            };
         };
         let asked: Vec<String> = content_terms(text);
-        let target: std::collections::HashSet<String> =
-            content_terms(&format!("{} {} {}", hit.question.title, hit.question.prompt, hit.question.topics.join(" ")))
-                .into_iter()
-                .collect();
+        let target: std::collections::HashSet<String> = content_terms(&format!(
+            "{} {} {}",
+            hit.question.title,
+            hit.question.prompt,
+            hit.question.topics.join(" ")
+        ))
+        .into_iter()
+        .collect();
         let overlap = if asked.is_empty() {
             0.0
         } else {
             asked.iter().filter(|t| target.contains(*t)).count() as f32 / asked.len() as f32
         };
-        Asked { kind, level, text: text.to_string(), question: Some(hit.question.clone()), confidence: overlap }
+        Asked {
+            kind,
+            level,
+            text: text.to_string(),
+            question: Some(hit.question.clone()),
+            confidence: overlap,
+        }
     }
 
     /// The model's P(yes) for each dimension's checklist item.
-    fn model_checks(&self, asked: &Asked, answer: &str, dims: &[Dimension]) -> Result<BTreeMap<Dimension, ModelSignals>> {
+    fn model_checks(
+        &self,
+        asked: &Asked,
+        answer: &str,
+        dims: &[Dimension],
+    ) -> Result<BTreeMap<Dimension, ModelSignals>> {
         let mut out = BTreeMap::new();
-        let Some((llm, _)) = &self.llm else { return Ok(out) };
-        let mut guard = self.grader.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+        let Some((llm, _)) = &self.llm else {
+            return Ok(out);
+        };
+        let mut guard = self
+            .grader
+            .lock()
+            .map_err(|_| Error::Coach("model session poisoned".into()))?;
         let session = guard.get_or_insert_with(|| llm.new_session());
         let yes = candidates(llm, &["Yes", " Yes", "yes"]);
         let no = candidates(llm, &["No", " No", "no"]);
@@ -231,14 +288,25 @@ impl Coach {
             choices.extend(no.iter().cloned());
             let p = session.score_choices(&tokens, &choices)?;
             let p_yes: f32 = p[..yes.len()].iter().sum();
-            out.insert(*d, ModelSignals { llm_yes: Some(p_yes), similarity: None });
+            out.insert(
+                *d,
+                ModelSignals {
+                    llm_yes: Some(p_yes),
+                    similarity: None,
+                },
+            );
         }
         Ok(out)
     }
 
     /// The raw signals of an answer: deterministic analysis, plus the model's checklist
     /// probabilities when `with_model` and a model is loaded.
-    pub fn signals(&self, asked: &Asked, answer: &str, with_model: bool) -> Result<(Analysis, BTreeMap<Dimension, ModelSignals>)> {
+    pub fn signals(
+        &self,
+        asked: &Asked,
+        answer: &str,
+        with_model: bool,
+    ) -> Result<(Analysis, BTreeMap<Dimension, ModelSignals>)> {
         let reference = asked.reference();
         let analysis = analyze(answer, &reference);
         let models = if with_model && self.llm.is_some() && !analysis.flags.empty {
@@ -281,25 +349,65 @@ impl Coach {
     /// Processes the prompts of the coming model calls while the candidate is still typing:
     /// the interviewer's prompt up to the answer so far, and the grader's prefix. Stops soon
     /// after `cancel` is set (set it when the candidate submits).
-    pub fn warm(&self, asked: &Asked, transcript: &[(bool, String)], cancel: &Cancel) -> Result<()> {
-        let Some((llm, _)) = &self.llm else { return Ok(()) };
+    pub fn warm(
+        &self,
+        asked: &Asked,
+        transcript: &[(bool, String)],
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let Some((llm, _)) = &self.llm else {
+            return Ok(());
+        };
         if self.options.llm_pushback {
-            let msgs = prompts::pushback_prefix(asked.kind, asked.level, &asked.text, transcript, self.options.language);
+            let msgs = prompts::pushback_prefix(
+                asked.kind,
+                asked.level,
+                &asked.text,
+                transcript,
+                self.options.language,
+            );
             let mut tokens = llm.template.encode(&llm.tokenizer, &msgs, false)?;
             // The rendered end of the turn will differ once the answer grows: leave it out.
             tokens.truncate(tokens.len().saturating_sub(12));
-            let mut guard = self.talker.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
-            guard.get_or_insert_with(|| llm.new_session()).warm(&tokens, cancel)?;
+            let mut guard = self
+                .talker
+                .lock()
+                .map_err(|_| Error::Coach("model session poisoned".into()))?;
+            guard
+                .get_or_insert_with(|| llm.new_session())
+                .warm(&tokens, cancel)?;
         }
         if self.uses_model_signals() && !cancel.is_cancelled() {
-            let answer: Vec<&str> = transcript.iter().filter(|(c, _)| *c).map(|(_, t)| t.as_str()).collect();
+            let answer: Vec<&str> = transcript
+                .iter()
+                .filter(|(c, _)| *c)
+                .map(|(_, t)| t.as_str())
+                .collect();
             let safe = spar_core::analysis::guard::for_model(&answer.join("\n\n"));
-            let dim = asked.dimensions().first().copied().unwrap_or(Dimension::Approach);
+            let dim = asked
+                .dimensions()
+                .first()
+                .copied()
+                .unwrap_or(Dimension::Approach);
             let tokens = llm.chat_tokens(&prompts::check(&asked.text, &safe, dim))?;
-            let tail = llm.tokenizer.encode(&format!("\n>>>\n\nChecklist item: does the answer {}?\nReply Yes or No.", dim.criterion()), false)?.len();
+            let tail = llm
+                .tokenizer
+                .encode(
+                    &format!(
+                        "\n>>>\n\nChecklist item: does the answer {}?\nReply Yes or No.",
+                        dim.criterion()
+                    ),
+                    false,
+                )?
+                .len();
             let keep = tokens.len().saturating_sub(tail + 16);
-            let mut guard = self.grader.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
-            guard.get_or_insert_with(|| llm.new_session()).warm(&tokens[..keep], cancel)?;
+            let mut guard = self
+                .grader
+                .lock()
+                .map_err(|_| Error::Coach("model session poisoned".into()))?;
+            guard
+                .get_or_insert_with(|| llm.new_session())
+                .warm(&tokens[..keep], cancel)?;
         }
         Ok(())
     }
@@ -308,21 +416,48 @@ impl Coach {
     /// in stage order), or where depth would separate a 4 from a 5 when nothing is missing.
     pub fn target(&self, asked: &Asked, a: &Assessment, already: &[Dimension]) -> Dimension {
         let dims = asked.dimensions();
-        let open: Vec<Dimension> = dims.iter().copied().filter(|d| !already.contains(d)).collect();
+        let open: Vec<Dimension> = dims
+            .iter()
+            .copied()
+            .filter(|d| !already.contains(d))
+            .collect();
         let pool = if open.is_empty() { dims } else { open };
         let nothing = a.analysis.flags.empty || a.analysis.flags.off_topic;
-        spar_core::pushback::choose(asked.kind, &pool, &|d| a.p(d), a.threshold, nothing, &self.priors)
+        spar_core::pushback::choose(
+            asked.kind,
+            &pool,
+            &|d| a.p(d),
+            a.threshold,
+            nothing,
+            &self.priors,
+        )
     }
 
     /// A bank follow-up for `dim`, best matching the verdict and the answer's words.
-    pub fn bank_follow_up(&self, asked: &Asked, a: &Assessment, dim: Dimension, used: &[String]) -> Option<String> {
-        let q = asked.question.as_ref().filter(|_| asked.confidence >= 0.35)?;
+    pub fn bank_follow_up(
+        &self,
+        asked: &Asked,
+        a: &Assessment,
+        dim: Dimension,
+        used: &[String],
+    ) -> Option<String> {
+        let q = asked
+            .question
+            .as_ref()
+            .filter(|_| asked.confidence >= 0.35)?;
         let state = match a.p(dim) {
             p if p >= a.threshold => FollowUpWhen::Covered,
-            _ if a.analysis.dim(dim).is_some_and(|s| s.strong > 0 || s.kp_hits > 0) => FollowUpWhen::Partial,
+            _ if a
+                .analysis
+                .dim(dim)
+                .is_some_and(|s| s.strong > 0 || s.kp_hits > 0) =>
+            {
+                FollowUpWhen::Partial
+            }
             _ => FollowUpWhen::Missing,
         };
-        let answer_terms: std::collections::HashSet<String> = content_terms(&a.analysis.text.clean).into_iter().collect();
+        let answer_terms: std::collections::HashSet<String> =
+            content_terms(&a.analysis.text.clean).into_iter().collect();
         q.follow_ups
             .iter()
             .filter(|f| f.dimension == dim && !used.contains(&f.text))
@@ -330,10 +465,14 @@ impl Coach {
                 let fit = match (f.when, state) {
                     (w, s) if w == s => 3,
                     (FollowUpWhen::Any, _) => 2,
-                    (FollowUpWhen::Partial, FollowUpWhen::Missing) | (FollowUpWhen::Missing, FollowUpWhen::Partial) => 1,
+                    (FollowUpWhen::Partial, FollowUpWhen::Missing)
+                    | (FollowUpWhen::Missing, FollowUpWhen::Partial) => 1,
                     _ => 0,
                 };
-                let overlap = content_terms(&f.text).iter().filter(|t| answer_terms.contains(*t)).count();
+                let overlap = content_terms(&f.text)
+                    .iter()
+                    .filter(|t| answer_terms.contains(*t))
+                    .count();
                 fit * 100 + overlap
             })
             .map(|f| f.text.clone())
@@ -341,6 +480,7 @@ impl Coach {
 
     /// Writes the next follow-up, streaming it into `sink`. `transcript` is the item so far as
     /// (is_candidate, text) pairs, ending with the candidate's latest answer.
+    #[allow(clippy::too_many_arguments)]
     pub fn pushback(
         &self,
         asked: &Asked,
@@ -357,12 +497,30 @@ impl Coach {
         if let (Some((llm, id)), true) = (&self.llm, self.options.llm_pushback) {
             let mut examples: Vec<String> = exemplar.iter().cloned().collect();
             examples.extend(template(dim, asked.kind, a).into_iter().map(str::to_string));
-            let msgs = prompts::pushback(asked.kind, asked.level, &asked.text, transcript, dim, &examples, self.options.language);
-            let mut guard = self.talker.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
+            let msgs = prompts::pushback(
+                asked.kind,
+                asked.level,
+                &asked.text,
+                transcript,
+                dim,
+                &examples,
+                self.options.language,
+            );
+            let mut guard = self
+                .talker
+                .lock()
+                .map_err(|_| Error::Coach("model session poisoned".into()))?;
             let session = guard.get_or_insert_with(|| llm.new_session());
             let mut first: Option<f64> = None;
             let mut buf = String::new();
-            let params = Params { max_tokens: 60, temperature: 0.7, top_p: Some(0.9), seed: 7, repeat_penalty: 1.1, ..Params::default() };
+            let params = Params {
+                max_tokens: 60,
+                temperature: 0.7,
+                top_p: Some(0.9),
+                seed: 7,
+                repeat_penalty: 1.1,
+                ..Params::default()
+            };
             let mut relay = |piece: &str| {
                 if first.is_none() {
                     first = Some(t0.elapsed().as_secs_f64() * 1e3);
@@ -382,7 +540,9 @@ impl Coach {
                 });
             }
             // The model rambled or answered instead of asking: fall back, and say so.
-            let fallback = exemplar.clone().unwrap_or_else(|| template(dim, asked.kind, a)[0].to_string());
+            let fallback = exemplar
+                .clone()
+                .unwrap_or_else(|| template(dim, asked.kind, a)[0].to_string());
             sink.text("\n");
             sink.text(&fallback);
             return Ok(Pushback {
@@ -412,13 +572,23 @@ impl Coach {
     }
 
     /// The full critique of an answer (the whole transcript for multi-turn items).
-    pub fn critique(&self, asked: &Asked, answer: &str, a: &Assessment, cancel: &Cancel) -> Result<Critique> {
+    pub fn critique(
+        &self,
+        asked: &Asked,
+        answer: &str,
+        a: &Assessment,
+        cancel: &Cancel,
+    ) -> Result<Critique> {
         let not_applicable = asked.not_applicable();
         let mut inp = CritiqueInputs {
             answer,
             kind: asked.kind,
             level: asked.level,
-            question_id: asked.question.as_ref().filter(|_| asked.confidence >= 0.8).map(|q| q.id.clone()),
+            question_id: asked
+                .question
+                .as_ref()
+                .filter(|_| asked.confidence >= 0.8)
+                .map(|q| q.id.clone()),
             key_points: asked.reference().key_points,
             not_applicable,
             threshold: a.threshold,
@@ -431,27 +601,49 @@ impl Coach {
         let mut c = critique::build(&a.analysis, &a.verdict, &inp);
         c.improved_passage = self.improved_passage(asked, &c);
         inp.improved_passage = c.improved_passage.clone();
-        if let (Some((llm, _)), true) = (&self.llm, self.options.llm_summary) {
-            if !c.flags.empty && !c.flags.off_topic {
-                let covered = c.covered();
-                let missing = c.not_covered();
-                let points: Vec<String> = asked
-                    .question
-                    .as_ref()
-                    .filter(|_| asked.confidence >= 0.35)
-                    .map(|q| {
-                        q.key_points.iter().filter(|k| missing.contains(&k.dimension)).map(|k| k.text.clone()).collect()
-                    })
-                    .unwrap_or_default();
-                let msgs = prompts::summary(&asked.text, asked.level, c.score, &covered, &missing, &points, self.options.language);
-                let mut guard = self.talker.lock().map_err(|_| Error::Coach("model session poisoned".into()))?;
-                let session = guard.get_or_insert_with(|| llm.new_session());
-                let params = Params { max_tokens: 64, temperature: 0.3, seed: 11, repeat_penalty: 1.1, ..Params::default() };
-                let g = session.chat(&msgs, &params, &mut spar_llm::NoSink, cancel)?;
-                let text = g.text.trim();
-                if text.split_whitespace().count() >= 8 {
-                    c.summary = format!("{} {}", c.summary, text);
-                }
+        if let (Some((llm, _)), true) = (&self.llm, self.options.llm_summary)
+            && !c.flags.empty
+            && !c.flags.off_topic
+        {
+            let covered = c.covered();
+            let missing = c.not_covered();
+            let points: Vec<String> = asked
+                .question
+                .as_ref()
+                .filter(|_| asked.confidence >= 0.35)
+                .map(|q| {
+                    q.key_points
+                        .iter()
+                        .filter(|k| missing.contains(&k.dimension))
+                        .map(|k| k.text.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let msgs = prompts::summary(
+                &asked.text,
+                asked.level,
+                c.score,
+                &covered,
+                &missing,
+                &points,
+                self.options.language,
+            );
+            let mut guard = self
+                .talker
+                .lock()
+                .map_err(|_| Error::Coach("model session poisoned".into()))?;
+            let session = guard.get_or_insert_with(|| llm.new_session());
+            let params = Params {
+                max_tokens: 64,
+                temperature: 0.3,
+                seed: 11,
+                repeat_penalty: 1.1,
+                ..Params::default()
+            };
+            let g = session.chat(&msgs, &params, &mut spar_llm::NoSink, cancel)?;
+            let text = g.text.trim();
+            if text.split_whitespace().count() >= 8 {
+                c.summary = format!("{} {}", c.summary, text);
             }
         }
         Ok(c)
@@ -474,7 +666,10 @@ impl Coach {
             .min_by_key(|d| (d.coverage == Coverage::Partial, stage_rank(d.dimension)))
             .map(|d| d.dimension);
         let Some(gap) = gap else {
-            return format!("A strong answer, for comparison: {}", first_sentences(&q.reference_answer, 2));
+            return format!(
+                "A strong answer, for comparison: {}",
+                first_sentences(&q.reference_answer, 2)
+            );
         };
         let query: String = q
             .key_points
@@ -483,28 +678,44 @@ impl Coach {
             .map(|k| format!("{} {}", k.text, k.aliases.join(" ")))
             .collect::<Vec<_>>()
             .join(" ");
-        let query = if query.is_empty() { gap.criterion().to_string() } else { query };
+        let query = if query.is_empty() {
+            gap.criterion().to_string()
+        } else {
+            query
+        };
         let passages = self.bank.grounding(q, &query, 6);
-        let best = passages.iter().find(|p| p.source == PassageSource::ReferenceAnswer).or_else(|| passages.first());
+        let best = passages
+            .iter()
+            .find(|p| p.source == PassageSource::ReferenceAnswer)
+            .or_else(|| passages.first());
         match best {
-            Some(p) => format!("On {}, a strong answer says something like: “{}”", gap.label().to_lowercase(), p.text),
+            Some(p) => format!(
+                "On {}, a strong answer says something like: “{}”",
+                gap.label().to_lowercase(),
+                p.text
+            ),
             None => critique::advice(gap).to_string(),
         }
     }
 }
 
 fn first_sentences(text: &str, n: usize) -> String {
-    spar_bank::sentences(text).into_iter().take(n).collect::<Vec<_>>().join(" ")
+    spar_bank::sentences(text)
+        .into_iter()
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Token ids of each spelling of a one-word choice that is a single token.
 fn candidates(llm: &Llm, spellings: &[&str]) -> Vec<Vec<u32>> {
     let mut out: Vec<Vec<u32>> = Vec::new();
     for s in spellings {
-        if let Ok(ids) = llm.tokenizer.encode(s, false) {
-            if ids.len() == 1 && !out.contains(&ids) {
-                out.push(ids);
-            }
+        if let Ok(ids) = llm.tokenizer.encode(s, false)
+            && ids.len() == 1
+            && !out.contains(&ids)
+        {
+            out.push(ids);
         }
     }
     out
@@ -512,7 +723,11 @@ fn candidates(llm: &Llm, spellings: &[&str]) -> Vec<Vec<u32>> {
 
 fn tidy_question(s: &str) -> String {
     let s = s.trim().trim_matches('"').trim();
-    let s = s.strip_prefix("Follow-up:").or_else(|| s.strip_prefix("Question:")).unwrap_or(s).trim();
+    let s = s
+        .strip_prefix("Follow-up:")
+        .or_else(|| s.strip_prefix("Question:"))
+        .unwrap_or(s)
+        .trim();
     // Keep the first question if the model asked several.
     match s.find('?') {
         Some(i) => s[..=i].trim().to_string(),
@@ -529,45 +744,93 @@ fn is_usable_question(s: &str) -> bool {
 /// ones follow the stages: requirements before boxes, then scale, then failure.
 pub fn template(d: Dimension, kind: Kind, a: &Assessment) -> Vec<&'static str> {
     use Dimension::*;
-    let stages = if kind == Kind::SystemDesign { design_stages(&a.analysis) } else { Vec::new() };
+    let stages = if kind == Kind::SystemDesign {
+        design_stages(&a.analysis)
+    } else {
+        Vec::new()
+    };
     let drew_boxes = stages.contains(&Architecture);
     match d {
-        Requirements if drew_boxes => vec!["Before the boxes: what are the requirements, and what is the read/write ratio?"],
-        Requirements => vec!["Before we design anything: what exactly must this system do, for how many users, and how fast?"],
-        Estimation => vec!["Put numbers on it: how many requests per second at peak, and how much storage after a year?"],
-        Architecture => vec!["Walk me through one request end to end: which components does it touch?"],
-        DataModel => vec!["What does the data model look like — the tables or documents, their keys and indexes?"],
-        DeepDive if drew_boxes => vec!["What if writes spike 10× during a launch — which component breaks first, and what do you do?"],
-        DeepDive => vec!["Pick the hardest component and go one level deeper: how exactly does it work?"],
-        Tradeoffs => vec!["What alternative did you reject there, and what does your choice cost you?"],
-        FailureModes => vec!["What happens on a cache stampede, or when your primary database fails over?"],
+        Requirements if drew_boxes => {
+            vec!["Before the boxes: what are the requirements, and what is the read/write ratio?"]
+        }
+        Requirements => vec![
+            "Before we design anything: what exactly must this system do, for how many users, and how fast?",
+        ],
+        Estimation => vec![
+            "Put numbers on it: how many requests per second at peak, and how much storage after a year?",
+        ],
+        Architecture => {
+            vec!["Walk me through one request end to end: which components does it touch?"]
+        }
+        DataModel => vec![
+            "What does the data model look like — the tables or documents, their keys and indexes?",
+        ],
+        DeepDive if drew_boxes => vec![
+            "What if writes spike 10× during a launch — which component breaks first, and what do you do?",
+        ],
+        DeepDive => {
+            vec!["Pick the hardest component and go one level deeper: how exactly does it work?"]
+        }
+        Tradeoffs => {
+            vec!["What alternative did you reject there, and what does your choice cost you?"]
+        }
+        FailureModes => {
+            vec!["What happens on a cache stampede, or when your primary database fails over?"]
+        }
         Clarify => vec!["Before coding: what assumptions are you making about the input?"],
-        Approach => vec!["What is the algorithm, concretely, and why does it work better than brute force?"],
+        Approach => {
+            vec!["What is the algorithm, concretely, and why does it work better than brute force?"]
+        }
         Complexity => vec!["What are the time and space complexities of that, and why?"],
         EdgeCases => vec!["What inputs would break that? Walk me through the edge cases."],
         Correctness => vec!["Convince me it is correct: what invariant holds at each step?"],
         Testing => vec!["Which test cases would you write first, and why those?"],
         HttpSemantics => vec!["Which method and status codes would you use for that, exactly?"],
         Security => vec!["Who is allowed to call this, and how do you enforce it?"],
-        Reliability => vec!["The client times out and retries — what happens to the second request?"],
-        Evolution => vec!["Next year you need to change this response. How do you do it without breaking existing clients?"],
-        ErrorHandling => vec!["What does the client receive when this fails, and how should it react?"],
+        Reliability => {
+            vec!["The client times out and retries — what happens to the second request?"]
+        }
+        Evolution => vec![
+            "Next year you need to change this response. How do you do it without breaking existing clients?",
+        ],
+        ErrorHandling => {
+            vec!["What does the client receive when this fails, and how should it react?"]
+        }
         Situation => vec!["Can you make it concrete: which company, team and system was this?"],
         Task => vec!["What were you personally responsible for in that?"],
         Action => vec!["What did you do yourself — not the team — step by step?"],
         Result => vec!["How did it end? What changed, and can you put a number on it?"],
         Specificity => vec!["Can you give me the actual numbers, names or dates?"],
-        Ownership => vec!["Which decision there was yours, and what would you own if it had gone wrong?"],
+        Ownership => {
+            vec!["Which decision there was yours, and what would you own if it had gone wrong?"]
+        }
         Reflection => vec!["Looking back, what would you do differently?"],
-        TriageOrder => vec!["Customers are affected right now — what is the very first thing you do, and why that first?"],
+        TriageOrder => vec![
+            "Customers are affected right now — what is the very first thing you do, and why that first?",
+        ],
         Signals => vec!["Which exact dashboard, metric or log would you open first?"],
-        Hypotheses => vec!["What is your leading hypothesis, and how would you confirm or rule it out?"],
-        Mitigation => vec!["How do you stop the bleeding in the next five minutes, before you know the root cause?"],
+        Hypotheses => {
+            vec!["What is your leading hypothesis, and how would you confirm or rule it out?"]
+        }
+        Mitigation => vec![
+            "How do you stop the bleeding in the next five minutes, before you know the root cause?",
+        ],
         Communication => vec!["Who have you told so far, and what did you tell them?"],
-        RootCause => vec!["Latency is back to normal. How do you make sure this never pages anyone again?"],
-        Consistency => vec!["The second service fails after the first committed. How does the data end up consistent?"],
-        Resilience => vec!["The downstream service starts timing out. What protects your service from going down with it?"],
-        Observability => vec!["A request is slow somewhere across six services. How do you find which hop?"],
-        Experience => vec!["Have you run this in production? What went wrong, and what did you change afterwards?"],
+        RootCause => {
+            vec!["Latency is back to normal. How do you make sure this never pages anyone again?"]
+        }
+        Consistency => vec![
+            "The second service fails after the first committed. How does the data end up consistent?",
+        ],
+        Resilience => vec![
+            "The downstream service starts timing out. What protects your service from going down with it?",
+        ],
+        Observability => {
+            vec!["A request is slow somewhere across six services. How do you find which hop?"]
+        }
+        Experience => vec![
+            "Have you run this in production? What went wrong, and what did you change afterwards?",
+        ],
     }
 }

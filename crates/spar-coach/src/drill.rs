@@ -19,7 +19,12 @@ pub fn matched_steps(scenario: &Scenario, message: &str) -> Vec<usize> {
         .steps
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.triggers.iter().filter_map(|t| Pattern::new(t)).any(|p| p.is_match(&text)))
+        .filter(|(_, s)| {
+            s.triggers
+                .iter()
+                .filter_map(|t| Pattern::new(t))
+                .any(|p| p.is_match(&text))
+        })
         .map(|(i, _)| i)
         .collect()
 }
@@ -27,7 +32,12 @@ pub fn matched_steps(scenario: &Scenario, message: &str) -> Vec<usize> {
 /// Answers a drill move. `revealed` holds steps already shown (they are not repeated verbatim).
 pub fn reply(scenario: &Scenario, message: &str, revealed: &[usize]) -> DrillReply {
     let hits = matched_steps(scenario, message);
-    let fresh: Vec<usize> = hits.iter().copied().filter(|i| !revealed.contains(i)).take(2).collect();
+    let fresh: Vec<usize> = hits
+        .iter()
+        .copied()
+        .filter(|i| !revealed.contains(i))
+        .take(2)
+        .collect();
     let mut text = String::new();
     for i in &fresh {
         let s = &scenario.steps[*i];
@@ -41,7 +51,10 @@ pub fn reply(scenario: &Scenario, message: &str, revealed: &[usize]) -> DrillRep
         }
     }
     text.push_str("What do you do next?");
-    DrillReply { text, revealed: fresh }
+    DrillReply {
+        text,
+        revealed: fresh,
+    }
 }
 
 /// The end of a drill: what was really going on.
@@ -59,8 +72,18 @@ mod tests {
             opening: "p99 is 5 s".into(),
             root_cause: "a lock".into(),
             steps: vec![
-                ScenarioStep { check: "dashboards".into(), triggers: vec!["dashboard*".into(), "grafana".into()], finding: "all endpoints".into(), priority: 1 },
-                ScenarioStep { check: "locks".into(), triggers: vec!["pg_stat_activity".into(), "lock*".into()], finding: "19 waiting".into(), priority: 3 },
+                ScenarioStep {
+                    check: "dashboards".into(),
+                    triggers: vec!["dashboard*".into(), "grafana".into()],
+                    finding: "all endpoints".into(),
+                    priority: 1,
+                },
+                ScenarioStep {
+                    check: "locks".into(),
+                    triggers: vec!["pg_stat_activity".into(), "lock*".into()],
+                    finding: "19 waiting".into(),
+                    priority: 3,
+                },
             ],
         }
     }
@@ -75,6 +98,9 @@ mod tests {
         assert!(again.revealed.is_empty() && again.text.contains("Nothing new"));
         let none = reply(&s, "I would pray", &[0]);
         assert!(none.text.contains("nothing stands out"));
-        assert_eq!(reply(&s, "check pg_stat_activity for locks", &[0]).revealed, vec![1]);
+        assert_eq!(
+            reply(&s, "check pg_stat_activity for locks", &[0]).revealed,
+            vec![1]
+        );
     }
 }

@@ -19,7 +19,11 @@ pub fn critique_md(c: &Critique) -> String {
             Coverage::Partial => "🟡 partial",
             Coverage::Missing => "❌ missing",
         };
-        let ev = d.evidence.as_deref().map(|e| format!("“{}”", e.replace('|', "\\|").replace('\n', " "))).unwrap_or_default();
+        let ev = d
+            .evidence
+            .as_deref()
+            .map(|e| format!("“{}”", e.replace('|', "\\|").replace('\n', " ")))
+            .unwrap_or_default();
         let _ = writeln!(s, "| {} | {} | {} |", d.dimension.label(), mark, ev);
     }
     for d in &c.not_applicable {
@@ -44,10 +48,18 @@ pub fn critique_md(c: &Critique) -> String {
         }
     }
     if !c.improved_passage.is_empty() {
-        let _ = writeln!(s, "\n**How it could sound**\n\n> {}", c.improved_passage.replace('\n', "\n> "));
+        let _ = writeln!(
+            s,
+            "\n**How it could sound**\n\n> {}",
+            c.improved_passage.replace('\n', "\n> ")
+        );
     }
     if !c.flags.injection.is_empty() {
-        let _ = writeln!(s, "\n_Text addressed to the grader was ignored: {} passage(s)._", c.flags.injection.len());
+        let _ = writeln!(
+            s,
+            "\n_Text addressed to the grader was ignored: {} passage(s)._",
+            c.flags.injection.len()
+        );
     }
     let _ = writeln!(s, "\n_Graded by: {}_", c.graded_by);
     s
@@ -65,7 +77,14 @@ pub fn session_md(session: &Session, reference: impl Fn(&str) -> Option<String>)
         let _ = writeln!(s, "Mean score: {avg:.1}/5");
     }
     for (i, item) in session.items.iter().enumerate() {
-        let _ = writeln!(s, "\n## {}. {} ({}, {})\n", i + 1, item.question_id, item.kind.title(), item.level.id());
+        let _ = writeln!(
+            s,
+            "\n## {}. {} ({}, {})\n",
+            i + 1,
+            item.question_id,
+            item.kind.title(),
+            item.level.id()
+        );
         for t in &item.turns {
             let who = match (t.speaker, t.kind) {
                 (Speaker::Interviewer, TurnKind::Question) => "**Interviewer:**",
@@ -79,10 +98,10 @@ pub fn session_md(session: &Session, reference: impl Fn(&str) -> Option<String>)
         if let Some(c) = &item.critique {
             let _ = writeln!(s, "### Critique\n\n{}", critique_md(c));
         }
-        if item.reference_shown {
-            if let Some(r) = reference(&item.question_id) {
-                let _ = writeln!(s, "### Reference answer\n\n{r}\n");
-            }
+        if item.reference_shown
+            && let Some(r) = reference(&item.question_id)
+        {
+            let _ = writeln!(s, "### Reference answer\n\n{r}\n");
         }
     }
     s

@@ -34,7 +34,10 @@ pub use store::Store;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("session store: {0}")]
     Store(String),
     #[error("{0}")]

@@ -16,7 +16,9 @@ pub fn data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SPAR_DATA_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("spar")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("spar")
 }
 
 /// A session file that could not be read.
@@ -36,7 +38,9 @@ pub struct Store {
 impl Store {
     /// A store in `root/sessions` (created on first write).
     pub fn new(root: &Path) -> Self {
-        Self { dir: root.join("sessions") }
+        Self {
+            dir: root.join("sessions"),
+        }
     }
 
     pub fn open_default() -> Self {
@@ -66,7 +70,10 @@ impl Store {
             return Err(Error::Store(format!("invalid session id `{id}`")));
         }
         let path = self.path(id);
-        let bytes = fs::read(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        let bytes = fs::read(&path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
         parse(&bytes).map_err(|reason| Error::Store(format!("{}: {reason}", path.display())))
     }
 
@@ -77,7 +84,12 @@ impl Store {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((sessions, bad)),
-            Err(e) => return Err(Error::Io { path: self.dir.clone(), source: e }),
+            Err(e) => {
+                return Err(Error::Io {
+                    path: self.dir.clone(),
+                    source: e,
+                });
+            }
         };
         for entry in entries.flatten() {
             let path = entry.path();
@@ -92,7 +104,9 @@ impl Store {
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
-            let parsed = fs::read(&path).map_err(|e| e.to_string()).and_then(|b| parse(&b));
+            let parsed = fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| parse(&b));
             match parsed {
                 Ok(s) => sessions.push(s),
                 Err(reason) => bad.push(self.quarantine(&path, &reason)?),
@@ -104,18 +118,35 @@ impl Store {
 
     /// The most recent session that is not complete, if any.
     pub fn unfinished(&self) -> Result<Option<Session>> {
-        Ok(self.list()?.0.into_iter().find(|s| !s.is_complete() && !s.items.is_empty()))
+        Ok(self
+            .list()?
+            .0
+            .into_iter()
+            .find(|s| !s.is_complete() && !s.items.is_empty()))
     }
 
     fn quarantine(&self, path: &Path, reason: &str) -> Result<Quarantined> {
         let qdir = self.dir.join("quarantine");
-        fs::create_dir_all(&qdir).map_err(|e| Error::Io { path: qdir.clone(), source: e })?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        fs::create_dir_all(&qdir).map_err(|e| Error::Io {
+            path: qdir.clone(),
+            source: e,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let moved_to = qdir.join(&name);
-        fs::rename(path, &moved_to).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+        fs::rename(path, &moved_to).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         let note = qdir.join(format!("{name}.reason.txt"));
         let _ = fs::write(&note, format!("{reason}\n"));
-        Ok(Quarantined { file: path.to_path_buf(), moved_to, reason: reason.to_string() })
+        Ok(Quarantined {
+            file: path.to_path_buf(),
+            moved_to,
+            reason: reason.to_string(),
+        })
     }
 
     pub fn delete(&self, id: &str) -> Result<()> {
@@ -126,20 +157,31 @@ impl Store {
 
 fn parse(bytes: &[u8]) -> std::result::Result<Session, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     upgrade(v)
 }
 
 fn is_safe_id(id: &str) -> bool {
-    !id.is_empty() && id.len() < 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !id.is_empty()
+        && id.len() < 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Temporary file, write, fsync, rename over the target, fsync the directory.
 pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+    fs::create_dir_all(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let io = |e: std::io::Error| Error::Io { path: path.to_path_buf(), source: e };
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let result = (|| -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -168,7 +210,10 @@ pub fn new_session_id(now_ms: u64) -> String {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -191,7 +236,10 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert!(bad[0].moved_to.exists());
         assert!(bad[0].reason.contains("JSON"));
-        assert!(!store.dir().join(".s1.json.tmp-999").exists(), "stale temp files are cleaned");
+        assert!(
+            !store.dir().join(".s1.json.tmp-999").exists(),
+            "stale temp files are cleaned"
+        );
         // The history keeps working after quarantine.
         assert_eq!(store.list().unwrap().1.len(), 0);
     }

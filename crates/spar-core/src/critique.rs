@@ -78,12 +78,20 @@ pub struct Critique {
 
 impl Critique {
     pub fn covered(&self) -> Vec<Dimension> {
-        self.dimensions.iter().filter(|d| d.coverage == Coverage::Covered).map(|d| d.dimension).collect()
+        self.dimensions
+            .iter()
+            .filter(|d| d.coverage == Coverage::Covered)
+            .map(|d| d.dimension)
+            .collect()
     }
 
     /// Dimensions not counted as covered (partial and missing).
     pub fn not_covered(&self) -> Vec<Dimension> {
-        self.dimensions.iter().filter(|d| d.coverage != Coverage::Covered).map(|d| d.dimension).collect()
+        self.dimensions
+            .iter()
+            .filter(|d| d.coverage != Coverage::Covered)
+            .map(|d| d.dimension)
+            .collect()
     }
 
     pub fn finding(&self, d: Dimension) -> Option<&DimensionFinding> {
@@ -101,10 +109,18 @@ pub fn anchor(score: u8, level: Level) -> String {
     };
     match score {
         1 => format!("1 — fail: empty, off-topic or fundamentally wrong {bar}."),
-        2 => format!("2 — weak: vague or generic; most of what the question calls for is missing {bar}."),
-        3 => format!("3 — borderline: about half of what the question calls for, with gaps; could go either way {bar}."),
-        4 => format!("4 — strong: most dimensions covered concretely with minor gaps; a clear pass {bar}."),
-        _ => format!("5 — exceptional: nearly everything covered with depth, numbers and trade-offs; above the bar {bar}."),
+        2 => format!(
+            "2 — weak: vague or generic; most of what the question calls for is missing {bar}."
+        ),
+        3 => format!(
+            "3 — borderline: about half of what the question calls for, with gaps; could go either way {bar}."
+        ),
+        4 => format!(
+            "4 — strong: most dimensions covered concretely with minor gaps; a clear pass {bar}."
+        ),
+        _ => format!(
+            "5 — exceptional: nearly everything covered with depth, numbers and trade-offs; above the bar {bar}."
+        ),
     }
 }
 
@@ -122,7 +138,10 @@ fn short(s: &str, max_chars: usize) -> String {
         return s.to_string();
     }
     let cut: String = s.chars().take(max_chars).collect();
-    let cut = cut.rsplit_once(' ').map(|(a, _)| a.to_string()).unwrap_or(cut);
+    let cut = cut
+        .rsplit_once(' ')
+        .map(|(a, _)| a.to_string())
+        .unwrap_or(cut);
     format!("{cut}…")
 }
 
@@ -136,17 +155,25 @@ pub fn advice(d: Dimension) -> &'static str {
         EdgeCases => "List concrete edge cases: empty input, one element, duplicates, overflow.",
         Correctness => "Argue correctness: an invariant or a short walk-through on an example.",
         Testing => "Say how you would test it, with specific cases.",
-        Requirements => "Before the boxes: functional and non-functional requirements, scale, read/write ratio.",
-        Estimation => "Put numbers on it: requests per second, storage, bandwidth — with the arithmetic.",
+        Requirements => {
+            "Before the boxes: functional and non-functional requirements, scale, read/write ratio."
+        }
+        Estimation => {
+            "Put numbers on it: requests per second, storage, bandwidth — with the arithmetic."
+        }
         Architecture => "Lay out the components and walk one request through them.",
         DataModel => "Define the data model: tables or documents, keys, indexes, partitioning.",
         DeepDive => "Go deep on the hardest component instead of staying at box level.",
         Tradeoffs => "Name the alternatives you rejected and what your choice costs.",
-        FailureModes => "Say what fails and how the system copes: replicas, retries, overload, data loss.",
+        FailureModes => {
+            "Say what fails and how the system copes: replicas, retries, overload, data loss."
+        }
         HttpSemantics => "Use methods and status codes precisely (idempotency, 201/204/409/429).",
         Security => "Cover authentication, authorisation, validation and abuse limits.",
         Reliability => "Cover idempotency, retries with backoff, timeouts and concurrency control.",
-        Evolution => "Explain how the API evolves without breaking clients: versioning and deprecation.",
+        Evolution => {
+            "Explain how the API evolves without breaking clients: versioning and deprecation."
+        }
         ErrorHandling => "Define the error body and codes, and how clients should react to each.",
         Situation => "Set the scene briefly: where, when, which team and system.",
         Task => "Say what you personally were responsible for.",
@@ -155,13 +182,17 @@ pub fn advice(d: Dimension) -> &'static str {
         Specificity => "Use concrete names, numbers and dates instead of general claims.",
         Ownership => "Own the decisions and the mistakes in the first person.",
         Reflection => "Close with what you learned and what you do differently since.",
-        TriageOrder => "Scope the impact and check recent changes first; mitigate before root-causing.",
+        TriageOrder => {
+            "Scope the impact and check recent changes first; mitigate before root-causing."
+        }
         Signals => "Name the exact dashboards, metrics, logs, traces or queries you would look at.",
         Hypotheses => "State hypotheses and how you would confirm or rule out each.",
         Mitigation => "Stop the bleeding first: rollback, feature flag, failover or shedding load.",
         Communication => "Open an incident channel, post status updates and say who you tell.",
         RootCause => "Find the root cause and the lasting fix: postmortem, alerts, tests.",
-        Consistency => "Explain how data stays consistent across services: sagas, outbox, idempotent consumers.",
+        Consistency => {
+            "Explain how data stays consistent across services: sagas, outbox, idempotent consumers."
+        }
         Resilience => "Cover timeouts, retries with budgets, circuit breakers and fallbacks.",
         Observability => "Cover tracing with correlation ids, metrics and alerts across services.",
         Experience => "Ground it in a system you ran: what happened, what the numbers were.",
@@ -209,14 +240,22 @@ pub fn build(a: &Analysis, v: &Verdict, inp: &CritiqueInputs<'_>) -> Critique {
         };
         let note = match coverage {
             Coverage::Covered => format!("{}: covered.", dim.label()),
-            Coverage::Partial => format!("{}: touched but not developed. {}", dim.label(), advice(*dim)),
+            Coverage::Partial => format!(
+                "{}: touched but not developed. {}",
+                dim.label(),
+                advice(*dim)
+            ),
             Coverage::Missing => format!("{}: missing. {}", dim.label(), advice(*dim)),
         };
         dimensions.push(DimensionFinding {
             dimension: *dim,
             coverage,
             confidence: *p,
-            evidence: if coverage == Coverage::Missing { None } else { evidence },
+            evidence: if coverage == Coverage::Missing {
+                None
+            } else {
+                evidence
+            },
             note,
         });
     }
@@ -234,23 +273,46 @@ pub fn build(a: &Analysis, v: &Verdict, inp: &CritiqueInputs<'_>) -> Critique {
         })
         .collect();
 
-    let mut covered: Vec<&DimensionFinding> =
-        dimensions.iter().filter(|d| d.coverage == Coverage::Covered && d.evidence.is_some()).collect();
+    let mut covered: Vec<&DimensionFinding> = dimensions
+        .iter()
+        .filter(|d| d.coverage == Coverage::Covered && d.evidence.is_some())
+        .collect();
     covered.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let strengths: Vec<String> = covered
         .iter()
         .take(3)
-        .map(|d| format!("{} — “{}”", d.dimension.label(), short(d.evidence.as_deref().unwrap_or(""), 140)))
+        .map(|d| {
+            format!(
+                "{} — “{}”",
+                d.dimension.label(),
+                short(d.evidence.as_deref().unwrap_or(""), 140)
+            )
+        })
         .collect();
-    let mut weak: Vec<&DimensionFinding> = dimensions.iter().filter(|d| d.coverage != Coverage::Covered).collect();
-    weak.sort_by_key(|d| (d.coverage == Coverage::Partial, gap_priority(inp.kind, d.dimension)));
+    let mut weak: Vec<&DimensionFinding> = dimensions
+        .iter()
+        .filter(|d| d.coverage != Coverage::Covered)
+        .collect();
+    weak.sort_by_key(|d| {
+        (
+            d.coverage == Coverage::Partial,
+            gap_priority(inp.kind, d.dimension),
+        )
+    });
     let gaps: Vec<String> = weak
         .iter()
         .take(3)
         .map(|d| {
-            let missed = key_points.iter().find(|k| k.dimension == d.dimension && !k.hit);
+            let missed = key_points
+                .iter()
+                .find(|k| k.dimension == d.dimension && !k.hit);
             match missed {
-                Some(k) => format!("{} — {} (e.g. {})", d.dimension.label(), advice(d.dimension), lower_first(&k.text)),
+                Some(k) => format!(
+                    "{} — {} (e.g. {})",
+                    d.dimension.label(),
+                    advice(d.dimension),
+                    lower_first(&k.text)
+                ),
                 None => format!("{} — {}", d.dimension.label(), advice(d.dimension)),
             }
         })
@@ -293,10 +355,16 @@ fn summary_line(score: u8, level: Level, dims: &[DimensionFinding], flags: &Flag
     if flags.off_topic {
         return "The answer does not address the question. Restate what is being asked, then answer that.".into();
     }
-    let covered: Vec<&str> =
-        dims.iter().filter(|d| d.coverage == Coverage::Covered).map(|d| d.dimension.label()).collect();
-    let missing: Vec<&str> =
-        dims.iter().filter(|d| d.coverage == Coverage::Missing).map(|d| d.dimension.label()).collect();
+    let covered: Vec<&str> = dims
+        .iter()
+        .filter(|d| d.coverage == Coverage::Covered)
+        .map(|d| d.dimension.label())
+        .collect();
+    let missing: Vec<&str> = dims
+        .iter()
+        .filter(|d| d.coverage == Coverage::Missing)
+        .map(|d| d.dimension.label())
+        .collect();
     let mut s = format!("Score {score}/5 at {} level. ", level.id());
     if !covered.is_empty() {
         s.push_str(&format!("Landed: {}. ", covered.join(", ").to_lowercase()));

@@ -29,7 +29,11 @@ pub struct ScoreExample {
 
 /// Fits the logistic dimension model with Newton-free gradient descent (small data: a few
 /// thousand rows, a few dozen parameters).
-pub fn fit_dimensions(data: &[DimExample], l2: f32, iters: usize) -> (Vec<f32>, BTreeMap<Dimension, f32>, f32) {
+pub fn fit_dimensions(
+    data: &[DimExample],
+    l2: f32,
+    iters: usize,
+) -> (Vec<f32>, BTreeMap<Dimension, f32>, f32) {
     let mut w = vec![0f32; DIM_FEATURES];
     let dims: Vec<Dimension> = {
         let mut v: Vec<Dimension> = data.iter().map(|e| e.dimension).collect();
@@ -42,11 +46,11 @@ pub fn fit_dimensions(data: &[DimExample], l2: f32, iters: usize) -> (Vec<f32>, 
     let n = data.len().max(1) as f32;
     let lr = 0.5f32;
     // Adam-like per-parameter step sizes keep it stable without tuning.
-    let mut gw2 = vec![1e-8f32; DIM_FEATURES];
+    let mut gw2 = [1e-8f32; DIM_FEATURES];
     let mut gb2: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 1e-8)).collect();
     let mut gg2 = 1e-8f32;
     for _ in 0..iters {
-        let mut gw = vec![0f32; DIM_FEATURES];
+        let mut gw = [0f32; DIM_FEATURES];
         let mut gb: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 0.0)).collect();
         let mut gg = 0f32;
         for e in data {
@@ -88,9 +92,17 @@ pub fn pick_threshold(probs: &[(f32, bool)], max_false_criticism: f64) -> f32 {
             c.add(*p >= t, *y);
         }
         let covered = c.tp + c.fn_;
-        let false_crit = if covered == 0 { 0.0 } else { c.fn_ as f64 / covered as f64 };
+        let false_crit = if covered == 0 {
+            0.0
+        } else {
+            c.fn_ as f64 / covered as f64
+        };
         let f1 = c.macro_f1().unwrap_or(0.0);
-        let penalty = if false_crit > max_false_criticism { (false_crit - max_false_criticism) * 2.0 } else { 0.0 };
+        let penalty = if false_crit > max_false_criticism {
+            (false_crit - max_false_criticism) * 2.0
+        } else {
+            0.0
+        };
         let objective = f1 - penalty;
         if objective > best.0 + 1e-9 {
             best = (objective, t);
@@ -131,11 +143,12 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, piv);
         b.swap(col, piv);
+        let pivot_row = a[col].clone();
         for r in 0..n {
             if r != col {
-                let f = a[r][col] / a[col][col];
-                for c in col..n {
-                    a[r][c] -= f * a[col][c];
+                let f = a[r][col] / pivot_row[col];
+                for (x, p) in a[r][col..].iter_mut().zip(&pivot_row[col..]) {
+                    *x -= f * p;
                 }
                 b[r] -= f * b[col];
             }
@@ -149,7 +162,10 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 pub fn fit_cutpoints(raw: &[f32], labels: &[u8]) -> [f32; 4] {
     let mut cuts = [1.5f32, 2.5, 3.5, 4.5];
     let score = |c: &[f32; 4]| {
-        let pred: Vec<u8> = raw.iter().map(|r| 1 + c.iter().filter(|x| *r >= **x).count() as u8).collect();
+        let pred: Vec<u8> = raw
+            .iter()
+            .map(|r| 1 + c.iter().filter(|x| *r >= **x).count() as u8)
+            .collect();
         qwk(&pred, labels, 5).unwrap_or(-1.0)
     };
     let mut best = score(&cuts);
@@ -174,7 +190,12 @@ pub fn fit_cutpoints(raw: &[f32], labels: &[u8]) -> [f32; 4] {
 }
 
 /// Fits a full calibration.
-pub fn fit(dim_data: &[DimExample], score_data: &[ScoreExample], signals: &str, note: &str) -> Calibration {
+pub fn fit(
+    dim_data: &[DimExample],
+    score_data: &[ScoreExample],
+    signals: &str,
+    note: &str,
+) -> Calibration {
     let (w, bias_map, global) = fit_dimensions(dim_data, 0.01, 1500);
     let mut cal = Calibration {
         signals: signals.to_string(),
@@ -188,8 +209,10 @@ pub fn fit(dim_data: &[DimExample], score_data: &[ScoreExample], signals: &str, 
         fitted_on: note.to_string(),
         injection_margin: 0.6,
     };
-    let probs: Vec<(f32, bool)> =
-        dim_data.iter().map(|e| (cal.p_covered(e.dimension, &e.x), e.covered)).collect();
+    let probs: Vec<(f32, bool)> = dim_data
+        .iter()
+        .map(|e| (cal.p_covered(e.dimension, &e.x), e.covered))
+        .collect();
     // Aim under the 10% false-criticism target with room to spare on unseen answers.
     cal.threshold = pick_threshold(&probs, 0.07);
     let xs: Vec<[f32; SCORE_FEATURES]> = score_data
@@ -219,7 +242,11 @@ mod tests {
         for i in 0..200 {
             let mut x = [0f32; DIM_FEATURES];
             x[0] = (i % 10) as f32 / 10.0;
-            data.push(DimExample { dimension: Dimension::Complexity, x, covered: i % 10 >= 5 });
+            data.push(DimExample {
+                dimension: Dimension::Complexity,
+                x,
+                covered: i % 10 >= 5,
+            });
         }
         let (w, b, _) = fit_dimensions(&data, 0.001, 3000);
         assert!(w[0] > 3.0, "{w:?}");
@@ -243,7 +270,10 @@ mod tests {
             .collect();
         let ys: Vec<f32> = xs.iter().map(|x| 1.0 + 4.0 * x[0] - 2.0 * x[1]).collect();
         let (w, b) = ridge(&xs, &ys, 1e-6);
-        assert!((w[0] - 4.0).abs() < 1e-2 && (w[1] + 2.0).abs() < 1e-2 && (b - 1.0).abs() < 1e-2, "{w:?} {b}");
+        assert!(
+            (w[0] - 4.0).abs() < 1e-2 && (w[1] + 2.0).abs() < 1e-2 && (b - 1.0).abs() < 1e-2,
+            "{w:?} {b}"
+        );
     }
 
     #[test]
@@ -252,7 +282,10 @@ mod tests {
         let labels: Vec<u8> = (0..100).map(|i| 1 + (i % 5) as u8).collect();
         let raw: Vec<f32> = labels.iter().map(|l| *l as f32 + 0.8).collect();
         let c = fit_cutpoints(&raw, &labels);
-        let pred: Vec<u8> = raw.iter().map(|r| 1 + c.iter().filter(|x| *r >= **x).count() as u8).collect();
+        let pred: Vec<u8> = raw
+            .iter()
+            .map(|r| 1 + c.iter().filter(|x| *r >= **x).count() as u8)
+            .collect();
         assert!((qwk(&pred, &labels, 5).unwrap() - 1.0).abs() < 1e-9);
     }
 }

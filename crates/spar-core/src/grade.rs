@@ -67,13 +67,22 @@ fn level_x(level: Level) -> f32 {
 }
 
 /// Per-dimension features.
-pub fn dim_features(a: &Analysis, d: &DimSignals, m: &ModelSignals, level: Level) -> [f32; DIM_FEATURES] {
+pub fn dim_features(
+    a: &Analysis,
+    d: &DimSignals,
+    m: &ModelSignals,
+    level: Level,
+) -> [f32; DIM_FEATURES] {
     let n_sent = a.sentences.len().max(1) as f32;
     let bad = a.flags.empty || a.flags.off_topic;
     [
         (d.strong.min(6) as f32 / 3.0).sqrt(),
         (d.weak.min(6) as f32 / 3.0).sqrt(),
-        if d.kp_total > 0 { d.kp_hits as f32 / d.kp_total as f32 } else { 0.0 },
+        if d.kp_total > 0 {
+            d.kp_hits as f32 / d.kp_total as f32
+        } else {
+            0.0
+        },
         if d.kp_total > 0 { 1.0 } else { 0.0 },
         (d.sentences as f32 / n_sent).min(1.0),
         ((a.words as f32 + 1.0).ln() / 6.0).min(1.5),
@@ -89,12 +98,21 @@ pub fn dim_features(a: &Analysis, d: &DimSignals, m: &ModelSignals, level: Level
 }
 
 /// Answer-level score features given P(covered) of each applicable dimension.
-pub fn score_features(a: &Analysis, p_covered: &[f32], threshold: f32, level: Level) -> [f32; SCORE_FEATURES] {
+pub fn score_features(
+    a: &Analysis,
+    p_covered: &[f32],
+    threshold: f32,
+    level: Level,
+) -> [f32; SCORE_FEATURES] {
     let n = p_covered.len().max(1) as f32;
     let mean = p_covered.iter().sum::<f32>() / n;
     let share = p_covered.iter().filter(|p| **p >= threshold).count() as f32 / n;
     let kp_total = a.key_points.len();
-    let kp = if kp_total > 0 { a.key_points.iter().filter(|k| k.hit).count() as f32 / kp_total as f32 } else { mean };
+    let kp = if kp_total > 0 {
+        a.key_points.iter().filter(|k| k.hit).count() as f32 / kp_total as f32
+    } else {
+        mean
+    };
     let bad = a.flags.empty || a.flags.off_topic;
     [
         mean,
@@ -143,7 +161,9 @@ impl Default for Calibration {
     fn default() -> Self {
         Self {
             signals: "deterministic".into(),
-            dim_weights: vec![2.2, 0.4, 2.0, -0.4, 1.5, 0.6, 0.4, 0.8, 2.0, 0.0, 2.0, 0.0, -6.0, -0.3],
+            dim_weights: vec![
+                2.2, 0.4, 2.0, -0.4, 1.5, 0.6, 0.4, 0.8, 2.0, 0.0, 2.0, 0.0, -6.0, -0.3,
+            ],
             dim_bias: BTreeMap::new(),
             bias: -2.2,
             threshold: 0.5,
@@ -164,13 +184,24 @@ impl Calibration {
     /// P(covered) for one dimension.
     pub fn p_covered(&self, dim: Dimension, x: &[f32; DIM_FEATURES]) -> f32 {
         let b = self.dim_bias.get(&dim).copied().unwrap_or(self.bias);
-        let z: f32 = b + self.dim_weights.iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
+        let z: f32 = b + self
+            .dim_weights
+            .iter()
+            .zip(x)
+            .map(|(w, v)| w * v)
+            .sum::<f32>();
         sigmoid(z)
     }
 
     /// The continuous score before cutting.
     pub fn raw_score(&self, x: &[f32; SCORE_FEATURES]) -> f32 {
-        self.score_bias + self.score_weights.iter().zip(x).map(|(w, v)| w * v).sum::<f32>()
+        self.score_bias
+            + self
+                .score_weights
+                .iter()
+                .zip(x)
+                .map(|(w, v)| w * v)
+                .sum::<f32>()
     }
 
     /// 1–5.
@@ -189,7 +220,12 @@ pub struct Verdict {
 }
 
 /// Applies `cal` to an analysis.
-pub fn grade(a: &Analysis, models: &BTreeMap<Dimension, ModelSignals>, level: Level, cal: &Calibration) -> Verdict {
+pub fn grade(
+    a: &Analysis,
+    models: &BTreeMap<Dimension, ModelSignals>,
+    level: Level,
+    cal: &Calibration,
+) -> Verdict {
     let mut p_covered = Vec::with_capacity(a.dims.len());
     for d in &a.dims {
         let m = models.get(&d.dimension).copied().unwrap_or_default();
@@ -210,5 +246,9 @@ pub fn grade(a: &Analysis, models: &BTreeMap<Dimension, ModelSignals>, level: Le
     if a.flags.empty || a.flags.off_topic {
         score = 1;
     }
-    Verdict { p_covered, raw_score: raw, score }
+    Verdict {
+        p_covered,
+        raw_score: raw,
+        score,
+    }
 }

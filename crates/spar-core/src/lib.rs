@@ -16,7 +16,7 @@
 //!     reference_answer: "",
 //!     scenario: None,
 //! };
-//! let a = analyze("A hash map gives O(n) time and O(n) space; empty input returns none.", &reference);
+//! let a = analyze("A hash map gives O(n) time and O(1) extra space; empty input returns none.", &reference);
 //! assert!(a.dim(Dimension::Complexity).unwrap().strong >= 2);
 //! ```
 

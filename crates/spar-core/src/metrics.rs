@@ -26,7 +26,11 @@ pub fn qwk(a: &[u8], b: &[u8], k: usize) -> Option<f64> {
             den += w * ha[i] * hb[j] / n;
         }
     }
-    if den == 0.0 { None } else { Some(1.0 - num / den) }
+    if den == 0.0 {
+        None
+    } else {
+        Some(1.0 - num / den)
+    }
 }
 
 fn ranks(v: &[f64]) -> Vec<f64> {
@@ -62,7 +66,11 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
         sxx += (a - mx).powi(2);
         syy += (b - my).powi(2);
     }
-    if sxx == 0.0 || syy == 0.0 { None } else { Some(sxy / (sxx * syy).sqrt()) }
+    if sxx == 0.0 || syy == 0.0 {
+        None
+    } else {
+        Some(sxy / (sxx * syy).sqrt())
+    }
 }
 
 /// Spearman rank correlation (average ranks for ties).
@@ -95,19 +103,34 @@ impl Confusion {
     /// F1 of the positive class; `None` when the class never occurs and is never predicted.
     pub fn f1_positive(&self) -> Option<f64> {
         let d = 2 * self.tp + self.fp + self.fn_;
-        if d == 0 { None } else { Some(2.0 * self.tp as f64 / d as f64) }
+        if d == 0 {
+            None
+        } else {
+            Some(2.0 * self.tp as f64 / d as f64)
+        }
     }
 
     /// F1 of the negative class.
     pub fn f1_negative(&self) -> Option<f64> {
         let d = 2 * self.tn + self.fn_ + self.fp;
-        if d == 0 { None } else { Some(2.0 * self.tn as f64 / d as f64) }
+        if d == 0 {
+            None
+        } else {
+            Some(2.0 * self.tn as f64 / d as f64)
+        }
     }
 
     /// Mean of the two classes' F1 (defined classes only).
     pub fn macro_f1(&self) -> Option<f64> {
-        let v: Vec<f64> = [self.f1_positive(), self.f1_negative()].into_iter().flatten().collect();
-        if v.is_empty() { None } else { Some(v.iter().sum::<f64>() / v.len() as f64) }
+        let v: Vec<f64> = [self.f1_positive(), self.f1_negative()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if v.is_empty() {
+            None
+        } else {
+            Some(v.iter().sum::<f64>() / v.len() as f64)
+        }
     }
 
     pub fn total(&self) -> usize {
@@ -154,14 +177,24 @@ mod tests {
         assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]).unwrap() - 1.0).abs() < 1e-12);
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);
         // Ties: x ranks [1.5,1.5,3], y ranks [1,2,3]: Pearson of those = 0.8660254.
-        assert!((spearman(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]).unwrap() - 0.866_025_403_784).abs() < 1e-9);
+        assert!(
+            (spearman(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]).unwrap() - 0.866_025_403_784).abs()
+                < 1e-9
+        );
     }
 
     #[test]
     fn f1_hand_computed() {
         let mut c = Confusion::default();
         // 3 TP, 1 FP, 2 FN, 4 TN.
-        for (p, a) in [(true, true), (true, true), (true, true), (true, false), (false, true), (false, true)] {
+        for (p, a) in [
+            (true, true),
+            (true, true),
+            (true, true),
+            (true, false),
+            (false, true),
+            (false, true),
+        ] {
             c.add(p, a);
         }
         for _ in 0..4 {

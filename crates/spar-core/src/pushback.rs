@@ -26,7 +26,10 @@ pub struct PushbackPriors {
 
 impl Default for PushbackPriors {
     fn default() -> Self {
-        Self { weights: BTreeMap::new(), sharpness: default_sharpness() }
+        Self {
+            weights: BTreeMap::new(),
+            sharpness: default_sharpness(),
+        }
     }
 }
 
@@ -38,12 +41,55 @@ impl PushbackPriors {
         }
         use Dimension::*;
         let order: &[Dimension] = match kind {
-            Kind::Algorithm => &[Approach, Complexity, Correctness, EdgeCases, Testing, Clarify],
-            Kind::SystemDesign => &[Requirements, Estimation, Architecture, DataModel, DeepDive, FailureModes, Tradeoffs],
-            Kind::ApiDesign => &[HttpSemantics, Reliability, Security, ErrorHandling, Evolution, Tradeoffs],
-            Kind::Behavioral => &[Action, Result, Ownership, Specificity, Reflection, Situation, Task],
-            Kind::Production => &[Mitigation, Signals, TriageOrder, Hypotheses, Communication, RootCause],
-            Kind::Microservices => &[Consistency, Resilience, Observability, Tradeoffs, Experience],
+            Kind::Algorithm => &[
+                Approach,
+                Complexity,
+                Correctness,
+                EdgeCases,
+                Testing,
+                Clarify,
+            ],
+            Kind::SystemDesign => &[
+                Requirements,
+                Estimation,
+                Architecture,
+                DataModel,
+                DeepDive,
+                FailureModes,
+                Tradeoffs,
+            ],
+            Kind::ApiDesign => &[
+                HttpSemantics,
+                Reliability,
+                Security,
+                ErrorHandling,
+                Evolution,
+                Tradeoffs,
+            ],
+            Kind::Behavioral => &[
+                Action,
+                Result,
+                Ownership,
+                Specificity,
+                Reflection,
+                Situation,
+                Task,
+            ],
+            Kind::Production => &[
+                Mitigation,
+                Signals,
+                TriageOrder,
+                Hypotheses,
+                Communication,
+                RootCause,
+            ],
+            Kind::Microservices => &[
+                Consistency,
+                Resilience,
+                Observability,
+                Tradeoffs,
+                Experience,
+            ],
         };
         let i = order.iter().position(|x| *x == d).unwrap_or(order.len());
         1.0 - 0.08 * i as f32
@@ -90,16 +136,28 @@ pub fn choose(
     let missing: Vec<Dimension> = pool.iter().copied().filter(|d| p(*d) < threshold).collect();
     if !missing.is_empty() {
         let score = |d: Dimension| {
-            let stage = if kind == Kind::SystemDesign { 1.0 - 0.04 * stage_rank(d) as f32 } else { 1.0 };
+            let stage = if kind == Kind::SystemDesign {
+                1.0 - 0.04 * stage_rank(d) as f32
+            } else {
+                1.0
+            };
             priors.weight(kind, d) * (1.0 - p(d)).max(0.0).powf(priors.sharpness) * stage
         };
-        return missing.into_iter().max_by(|x, y| score(*x).total_cmp(&score(*y))).expect("non-empty");
+        return missing
+            .into_iter()
+            .max_by(|x, y| score(*x).total_cmp(&score(*y)))
+            .expect("non-empty");
     }
     pool.iter()
         .copied()
         .filter(|d| DEPTH.contains(d))
         .min_by(|x, y| p(*x).total_cmp(&p(*y)))
-        .unwrap_or_else(|| pool.iter().copied().min_by(|x, y| p(*x).total_cmp(&p(*y))).expect("non-empty pool"))
+        .unwrap_or_else(|| {
+            pool.iter()
+                .copied()
+                .min_by(|x, y| p(*x).total_cmp(&p(*y)))
+                .expect("non-empty pool")
+        })
 }
 
 #[cfg(test)]
@@ -111,7 +169,17 @@ mod tests {
         use Dimension::*;
         let pool = Kind::SystemDesign.dimensions();
         let p = |d: Dimension| if d == Architecture { 0.9 } else { 0.1 };
-        assert_eq!(choose(Kind::SystemDesign, pool, &p, 0.5, false, &PushbackPriors::default()), Requirements);
+        assert_eq!(
+            choose(
+                Kind::SystemDesign,
+                pool,
+                &p,
+                0.5,
+                false,
+                &PushbackPriors::default()
+            ),
+            Requirements
+        );
     }
 
     #[test]
@@ -124,7 +192,10 @@ mod tests {
             _ => 0.9,
         };
         let priors = PushbackPriors::default();
-        assert_eq!(choose(Kind::Microservices, pool, &p, 0.5, false, &priors), Resilience);
+        assert_eq!(
+            choose(Kind::Microservices, pool, &p, 0.5, false, &priors),
+            Resilience
+        );
     }
 
     #[test]
@@ -132,6 +203,16 @@ mod tests {
         use Dimension::*;
         let pool = Kind::SystemDesign.dimensions();
         let p = |d: Dimension| if d == FailureModes { 0.6 } else { 0.95 };
-        assert_eq!(choose(Kind::SystemDesign, pool, &p, 0.5, false, &PushbackPriors::default()), FailureModes);
+        assert_eq!(
+            choose(
+                Kind::SystemDesign,
+                pool,
+                &p,
+                0.5,
+                false,
+                &PushbackPriors::default()
+            ),
+            FailureModes
+        );
     }
 }

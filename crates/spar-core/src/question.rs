@@ -103,7 +103,8 @@ pub struct ScenarioStep {
 impl Question {
     /// The time limit for answering, in seconds.
     pub fn time_limit_s(&self) -> u32 {
-        self.time_limit_s.unwrap_or_else(|| self.kind.default_time_limit_s())
+        self.time_limit_s
+            .unwrap_or_else(|| self.kind.default_time_limit_s())
     }
 
     /// Key points that evidence `dim`.

@@ -29,11 +29,17 @@ pub struct DimensionStat {
 
 /// Per-dimension statistics over `sessions` as of `now_ms`.
 pub fn dimension_stats(sessions: &[Session], now_ms: u64) -> Vec<DimensionStat> {
-    let mut acc: BTreeMap<Dimension, (usize, f64, f64, Vec<(u64, f64)>)> = BTreeMap::new();
+    /// (attempts, weighted covered, total weight, points)
+    type Acc = (usize, f64, f64, Vec<(u64, f64)>);
+    let mut acc: BTreeMap<Dimension, Acc> = BTreeMap::new();
     for s in sessions {
         for item in &s.items {
             let Some(c) = &item.critique else { continue };
-            let at = item.turns.last().map(|t| t.at_ms).unwrap_or(item.started_ms);
+            let at = item
+                .turns
+                .last()
+                .map(|t| t.at_ms)
+                .unwrap_or(item.started_ms);
             let age_days = now_ms.saturating_sub(at) as f64 / DAY_MS;
             let w = 0.5f64.powf(age_days / HALF_LIFE_DAYS);
             for f in &c.dimensions {
@@ -60,14 +66,22 @@ pub fn dimension_stats(sessions: &[Session], now_ms: u64) -> Vec<DimensionStat> 
                 sum += v;
                 trend.push((*t, sum / (i + 1) as f64));
             }
-            DimensionStat { dimension, attempts, rate: if den > 0.0 { num / den } else { 0.0 }, trend }
+            DimensionStat {
+                dimension,
+                attempts,
+                rate: if den > 0.0 { num / den } else { 0.0 },
+                trend,
+            }
         })
         .collect()
 }
 
 /// The weakest dimensions first (at least `min_attempts` attempts).
 pub fn weakest(stats: &[DimensionStat], min_attempts: usize, n: usize) -> Vec<Dimension> {
-    let mut v: Vec<&DimensionStat> = stats.iter().filter(|s| s.attempts >= min_attempts).collect();
+    let mut v: Vec<&DimensionStat> = stats
+        .iter()
+        .filter(|s| s.attempts >= min_attempts)
+        .collect();
     v.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     v.into_iter().take(n).map(|s| s.dimension).collect()
 }
@@ -92,7 +106,8 @@ pub fn next<'q>(
     salt: u64,
 ) -> Option<&'q Question> {
     let stats = dimension_stats(history, now_ms);
-    let weakness: HashMap<Dimension, f64> = stats.iter().map(|s| (s.dimension, 1.0 - s.rate)).collect();
+    let weakness: HashMap<Dimension, f64> =
+        stats.iter().map(|s| (s.dimension, 1.0 - s.rate)).collect();
     let mut last: HashMap<&str, (u64, u8)> = HashMap::new();
     for s in history {
         for i in &s.items {
@@ -104,9 +119,16 @@ pub fn next<'q>(
             }
         }
     }
-    let pool: Vec<&&Question> = candidates.iter().filter(|q| !exclude.contains(&q.id)).collect();
+    let pool: Vec<&&Question> = candidates
+        .iter()
+        .filter(|q| !exclude.contains(&q.id))
+        .collect();
     let focus = |q: &Question| -> f64 {
-        let w: f64 = q.dimensions.iter().map(|d| weakness.get(d).copied().unwrap_or(0.5)).sum();
+        let w: f64 = q
+            .dimensions
+            .iter()
+            .map(|d| weakness.get(d).copied().unwrap_or(0.5))
+            .sum();
         w / q.dimensions.len().max(1) as f64
     };
     // A stable per-question jitter so equal candidates rotate with the salt.
@@ -117,9 +139,16 @@ pub fn next<'q>(
         }
         (h % 1000) as f64 / 1e5
     };
-    let unseen: Vec<&&Question> = pool.iter().copied().filter(|q| !last.contains_key(q.id.as_str())).collect();
+    let unseen: Vec<&&Question> = pool
+        .iter()
+        .copied()
+        .filter(|q| !last.contains_key(q.id.as_str()))
+        .collect();
     if !unseen.is_empty() {
-        return unseen.into_iter().max_by(|a, b| (focus(a) + jitter(a)).total_cmp(&(focus(b) + jitter(b)))).map(|q| *q);
+        return unseen
+            .into_iter()
+            .max_by(|a, b| (focus(a) + jitter(a)).total_cmp(&(focus(b) + jitter(b))))
+            .copied();
     }
     pool.into_iter()
         .max_by(|a, b| {
@@ -130,7 +159,7 @@ pub fn next<'q>(
             };
             due(a).total_cmp(&due(b))
         })
-        .map(|q| *q)
+        .copied()
 }
 
 #[cfg(test)]
@@ -162,7 +191,12 @@ mod tests {
     }
 
     fn done(id: &str, score: u8, dims: &[(Dimension, Coverage)], at: u64) -> Session {
-        let mut s = Session::new(format!("s-{id}-{at}"), Track::default(), Settings::default(), at);
+        let mut s = Session::new(
+            format!("s-{id}-{at}"),
+            Track::default(),
+            Settings::default(),
+            at,
+        );
         let mut item = Item::new(id, Kind::Algorithm, Level::Mid, "p", 60, at);
         item.critique = Some(Critique {
             kind: Kind::Algorithm,
@@ -172,7 +206,13 @@ mod tests {
             anchor: anchor(score, Level::Mid),
             dimensions: dims
                 .iter()
-                .map(|(d, c)| DimensionFinding { dimension: *d, coverage: *c, confidence: 0.5, evidence: None, note: String::new() })
+                .map(|(d, c)| DimensionFinding {
+                    dimension: *d,
+                    coverage: *c,
+                    confidence: 0.5,
+                    evidence: None,
+                    note: String::new(),
+                })
                 .collect(),
             not_applicable: vec![],
             key_points: vec![],
@@ -193,7 +233,10 @@ mod tests {
         let a = question("a", &[Complexity]);
         let b = question("b", &[Testing]);
         let c = question("c", &[Complexity]);
-        let history = vec![done("a", 2, &[(Complexity, Coverage::Covered)], 0), done("x", 2, &[(Testing, Coverage::Missing)], 0)];
+        let history = vec![
+            done("a", 2, &[(Complexity, Coverage::Covered)], 0),
+            done("x", 2, &[(Testing, Coverage::Missing)], 0),
+        ];
         let pick = next(&[&a, &b, &c], &history, &[], DAY_MS as u64, 1).unwrap();
         assert_eq!(pick.id, "b", "unseen, and testing is the weak dimension");
         let pick = next(&[&a, &c], &history, &[], DAY_MS as u64, 1).unwrap();
@@ -205,7 +248,10 @@ mod tests {
         use Dimension::*;
         let a = question("a", &[Complexity]);
         let b = question("b", &[Complexity]);
-        let history = vec![done("a", 5, &[(Complexity, Coverage::Covered)], 0), done("b", 2, &[(Complexity, Coverage::Covered)], 0)];
+        let history = vec![
+            done("a", 5, &[(Complexity, Coverage::Covered)], 0),
+            done("b", 2, &[(Complexity, Coverage::Covered)], 0),
+        ];
         let pick = next(&[&a, &b], &history, &[], 2 * DAY_MS as u64, 7).unwrap();
         assert_eq!(pick.id, "b");
     }
@@ -214,8 +260,24 @@ mod tests {
     fn stats_and_weakest() {
         use Dimension::*;
         let history = vec![
-            done("a", 3, &[(Complexity, Coverage::Covered), (Testing, Coverage::Missing)], 0),
-            done("b", 3, &[(Complexity, Coverage::Partial), (Testing, Coverage::Missing)], 1000),
+            done(
+                "a",
+                3,
+                &[
+                    (Complexity, Coverage::Covered),
+                    (Testing, Coverage::Missing),
+                ],
+                0,
+            ),
+            done(
+                "b",
+                3,
+                &[
+                    (Complexity, Coverage::Partial),
+                    (Testing, Coverage::Missing),
+                ],
+                1000,
+            ),
         ];
         let stats = dimension_stats(&history, 2000);
         assert_eq!(weakest(&stats, 1, 1), vec![Testing]);

@@ -69,7 +69,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { follow_ups: 2, pressure: false, questions: 3, time_limit_s: None, drill_moves: 4 }
+        Self {
+            follow_ups: 2,
+            pressure: false,
+            questions: 3,
+            time_limit_s: None,
+            drill_moves: 4,
+        }
     }
 }
 
@@ -107,7 +113,14 @@ pub enum Phase {
 }
 
 impl Item {
-    pub fn new(question_id: &str, kind: Kind, level: Level, prompt: &str, time_limit_s: u32, now_ms: u64) -> Self {
+    pub fn new(
+        question_id: &str,
+        kind: Kind,
+        level: Level,
+        prompt: &str,
+        time_limit_s: u32,
+        now_ms: u64,
+    ) -> Self {
         Self {
             question_id: question_id.to_string(),
             kind,
@@ -129,7 +142,10 @@ impl Item {
     }
 
     fn count(&self, speaker: Speaker, kind: TurnKind) -> usize {
-        self.turns.iter().filter(|t| t.speaker == speaker && t.kind == kind).count()
+        self.turns
+            .iter()
+            .filter(|t| t.speaker == speaker && t.kind == kind)
+            .count()
     }
 
     pub fn follow_ups_asked(&self) -> u8 {
@@ -150,10 +166,16 @@ impl Item {
         if self.critique.is_some() {
             return Phase::Done;
         }
-        let last = self.turns.iter().rev().find(|t| t.speaker != Speaker::Coach);
+        let last = self
+            .turns
+            .iter()
+            .rev()
+            .find(|t| t.speaker != Speaker::Coach);
         match last.map(|t| (t.speaker, t.kind)) {
             Some((Speaker::Interviewer, TurnKind::Question)) => Phase::Answer,
-            Some((Speaker::Interviewer, TurnKind::FollowUp)) => Phase::FollowUpAnswer(self.follow_ups_asked()),
+            Some((Speaker::Interviewer, TurnKind::FollowUp)) => {
+                Phase::FollowUpAnswer(self.follow_ups_asked())
+            }
             Some((Speaker::Interviewer, TurnKind::Finding)) => Phase::DrillMove(self.drill_moves()),
             _ => Phase::InterviewerTurn,
         }
@@ -162,7 +184,11 @@ impl Item {
     /// After the candidate spoke: should the interviewer ask another follow-up (or reveal a
     /// finding in a drill), or critique now?
     pub fn wants_follow_up(&self, s: &Settings) -> bool {
-        if self.is_drill() { self.drill_moves() < s.drill_moves.max(1) } else { self.follow_ups_asked() < s.follow_ups }
+        if self.is_drill() {
+            self.drill_moves() < s.drill_moves.max(1)
+        } else {
+            self.follow_ups_asked() < s.follow_ups
+        }
     }
 
     /// Everything the candidate said, in order.
@@ -234,7 +260,9 @@ impl Session {
 
     /// The phase of the current item, or `None` when a new question is due.
     pub fn phase(&self) -> Option<Phase> {
-        self.current().map(|i| i.phase()).filter(|p| *p != Phase::Done)
+        self.current()
+            .map(|i| i.phase())
+            .filter(|p| *p != Phase::Done)
     }
 
     /// Opens the next question.
@@ -315,28 +343,40 @@ impl Session {
     /// Whether every planned question has been critiqued.
     pub fn is_complete(&self) -> bool {
         self.finished
-            || (self.items.len() >= self.settings.questions as usize && self.items.iter().all(|i| i.critique.is_some()))
+            || (self.items.len() >= self.settings.questions as usize
+                && self.items.iter().all(|i| i.critique.is_some()))
     }
 
     /// Mean score of critiqued items.
     pub fn mean_score(&self) -> Option<f32> {
-        let s: Vec<f32> = self.items.iter().filter_map(|i| i.critique.as_ref()).map(|c| c.score as f32).collect();
+        let s: Vec<f32> = self
+            .items
+            .iter()
+            .filter_map(|i| i.critique.as_ref())
+            .map(|c| c.score as f32)
+            .collect();
         (!s.is_empty()).then(|| s.iter().sum::<f32>() / s.len() as f32)
     }
 }
 
 /// Upgrades a session JSON value of an older schema to the current one.
 pub fn upgrade(mut v: serde_json::Value) -> Result<Session, String> {
+    if !v.is_object() {
+        // `v["schema"] = …` below would panic on an array or a number.
+        return Err("not a session: the file holds JSON but not an object".into());
+    }
     let schema = v.get("schema").and_then(|s| s.as_u64()).unwrap_or(1);
     if schema > SCHEMA_VERSION as u64 {
-        return Err(format!("written by a newer spar (schema {schema}, this one reads up to {SCHEMA_VERSION})"));
+        return Err(format!(
+            "written by a newer spar (schema {schema}, this one reads up to {SCHEMA_VERSION})"
+        ));
     }
     if schema < 2 {
         // Version 1 called `settings.follow_ups` `max_follow_ups` and had no drill settings.
-        if let Some(s) = v.get_mut("settings").and_then(|s| s.as_object_mut()) {
-            if let Some(n) = s.remove("max_follow_ups") {
-                s.insert("follow_ups".into(), n);
-            }
+        if let Some(s) = v.get_mut("settings").and_then(|s| s.as_object_mut())
+            && let Some(n) = s.remove("max_follow_ups")
+        {
+            s.insert("follow_ups".into(), n);
         }
         v["schema"] = serde_json::json!(SCHEMA_VERSION);
     }
@@ -349,9 +389,27 @@ mod tests {
 
     fn session() -> Session {
         let mut s = Session::new("s1".into(), Track::default(), Settings::default(), 1_000);
-        s.ask(Item::new("sd-url-shortener", Kind::SystemDesign, Level::Mid, "Design a URL shortener", 2100, 1_000))
-            .unwrap();
+        s.ask(Item::new(
+            "sd-url-shortener",
+            Kind::SystemDesign,
+            Level::Mid,
+            "Design a URL shortener",
+            2100,
+            1_000,
+        ))
+        .unwrap();
         s
+    }
+
+    // regression: a session file holding a JSON array or number made `upgrade` index it as an
+    // object and panic, so `spar history` crashed instead of quarantining the file.
+    #[test]
+    fn json_that_is_not_an_object_is_an_error() {
+        for text in ["[1, 2, 3]", "42", "\"s\"", "true"] {
+            let err = upgrade(serde_json::from_str(text).unwrap()).unwrap_err();
+            assert!(err.contains("not a session"), "{text}: {err}");
+        }
+        assert!(upgrade(serde_json::Value::Null).is_err());
     }
 
     #[test]
@@ -362,21 +420,37 @@ mod tests {
         assert_eq!(s.current().unwrap().answer_seconds, Some(60));
         assert_eq!(s.phase(), Some(Phase::InterviewerTurn));
         assert!(s.current().unwrap().wants_follow_up(&s.settings));
-        s.interviewer(TurnKind::FollowUp, "What are the requirements?", Some(Dimension::Requirements), "bank", 62_000)
-            .unwrap();
+        s.interviewer(
+            TurnKind::FollowUp,
+            "What are the requirements?",
+            Some(Dimension::Requirements),
+            "bank",
+            62_000,
+        )
+        .unwrap();
         assert_eq!(s.phase(), Some(Phase::FollowUpAnswer(1)));
         s.answer("100M links", 70_000).unwrap();
-        s.interviewer(TurnKind::FollowUp, "And if writes spike 10x?", Some(Dimension::FailureModes), "bank", 71_000)
-            .unwrap();
+        s.interviewer(
+            TurnKind::FollowUp,
+            "And if writes spike 10x?",
+            Some(Dimension::FailureModes),
+            "bank",
+            71_000,
+        )
+        .unwrap();
         s.answer("Queue them", 80_000).unwrap();
         assert!(!s.current().unwrap().wants_follow_up(&s.settings));
-        assert!(s.answer("again", 81_000).is_err(), "no answer while the interviewer is due");
+        assert!(
+            s.answer("again", 81_000).is_err(),
+            "no answer while the interviewer is due"
+        );
     }
 
     #[test]
     fn coach_notices_do_not_change_the_phase() {
         let mut s = session();
-        s.notice("No model: using the bank's follow-ups.", 2_000).unwrap();
+        s.notice("No model: using the bank's follow-ups.", 2_000)
+            .unwrap();
         assert_eq!(s.phase(), Some(Phase::Answer));
     }
 

@@ -160,7 +160,14 @@ impl Kind {
     pub fn dimensions(self) -> &'static [Dimension] {
         use Dimension::*;
         match self {
-            Kind::Algorithm => &[Clarify, Approach, Complexity, EdgeCases, Correctness, Testing],
+            Kind::Algorithm => &[
+                Clarify,
+                Approach,
+                Complexity,
+                EdgeCases,
+                Correctness,
+                Testing,
+            ],
             Kind::SystemDesign => &[
                 Requirements,
                 Estimation,
@@ -195,7 +202,13 @@ impl Kind {
                 Communication,
                 RootCause,
             ],
-            Kind::Microservices => &[Consistency, Resilience, Observability, Tradeoffs, Experience],
+            Kind::Microservices => &[
+                Consistency,
+                Resilience,
+                Observability,
+                Tradeoffs,
+                Experience,
+            ],
         }
     }
 
@@ -280,15 +293,21 @@ impl Dimension {
             Clarify => {
                 "asks or states assumptions about the input: size, ranges, duplicates, sortedness, what to return"
             }
-            Approach => "names a concrete algorithm or data structure and explains why it solves the problem",
-            Complexity => "states the time and space complexity of the proposed solution (big-O) and justifies it",
+            Approach => {
+                "names a concrete algorithm or data structure and explains why it solves the problem"
+            }
+            Complexity => {
+                "states the time and space complexity of the proposed solution (big-O) and justifies it"
+            }
             EdgeCases => {
                 "names specific edge cases such as empty input, one element, duplicates, negatives, overflow or very large input"
             }
             Correctness => {
                 "argues why the solution is correct: an invariant, a walk-through on an example, or a proof sketch"
             }
-            Testing => "describes how to test it: concrete test cases, including edge cases, or a testing strategy",
+            Testing => {
+                "describes how to test it: concrete test cases, including edge cases, or a testing strategy"
+            }
             Requirements => {
                 "pins down functional and non-functional requirements (features, scale, latency, availability, read/write ratio) before designing"
             }
@@ -298,7 +317,9 @@ impl Dimension {
             Architecture => {
                 "lays out the main components (clients, API, services, storage, cache, queue) and how a request flows through them"
             }
-            DataModel => "defines the data model: tables or documents, keys, indexes, partitioning or the choice of store",
+            DataModel => {
+                "defines the data model: tables or documents, keys, indexes, partitioning or the choice of store"
+            }
             DeepDive => {
                 "goes deep on the hardest component (e.g. id generation, fan-out, hot keys, sharding scheme) with specifics"
             }
@@ -317,31 +338,57 @@ impl Dimension {
             Reliability => {
                 "covers idempotency, retries with backoff, timeouts, pagination, concurrency control or delivery guarantees"
             }
-            Evolution => "explains how the API changes over time without breaking clients: versioning, deprecation, compatibility",
-            ErrorHandling => "defines error responses: consistent error body, codes, messages, and how clients should react",
+            Evolution => {
+                "explains how the API changes over time without breaking clients: versioning, deprecation, compatibility"
+            }
+            ErrorHandling => {
+                "defines error responses: consistent error body, codes, messages, and how clients should react"
+            }
             Situation => "sets the scene: where, when, the team and the context, briefly",
             Task => "states the candidate's own goal or responsibility in that situation",
             Action => "describes the specific steps the candidate personally took",
-            Result => "states the outcome, ideally measured (numbers, time saved, incidents avoided)",
-            Specificity => "gives concrete details: names of systems, numbers, dates, tools — not generic claims",
-            Ownership => "shows the candidate owning decisions and consequences (\"I\" not only \"we\"), including mistakes",
-            Reflection => "says what they learned or would do differently, and how it changed their practice",
+            Result => {
+                "states the outcome, ideally measured (numbers, time saved, incidents avoided)"
+            }
+            Specificity => {
+                "gives concrete details: names of systems, numbers, dates, tools — not generic claims"
+            }
+            Ownership => {
+                "shows the candidate owning decisions and consequences (\"I\" not only \"we\"), including mistakes"
+            }
+            Reflection => {
+                "says what they learned or would do differently, and how it changed their practice"
+            }
             TriageOrder => {
                 "works in a sensible order: impact and scope first, recent changes, then narrowing down — mitigation before deep investigation"
             }
-            Signals => "names the concrete signals to look at: metrics, dashboards, logs, traces, queries, with specifics",
-            Hypotheses => "forms explicit, testable hypotheses about the cause and says how to confirm or rule out each",
-            Mitigation => "proposes a way to stop the bleeding quickly: rollback, feature flag, failover, scaling, shedding load",
-            Communication => "keeps stakeholders informed: incident channel, status page, roles, updates, escalation",
-            RootCause => "finds or proposes the root cause and a lasting fix or follow-up (postmortem, tests, alerts)",
+            Signals => {
+                "names the concrete signals to look at: metrics, dashboards, logs, traces, queries, with specifics"
+            }
+            Hypotheses => {
+                "forms explicit, testable hypotheses about the cause and says how to confirm or rule out each"
+            }
+            Mitigation => {
+                "proposes a way to stop the bleeding quickly: rollback, feature flag, failover, scaling, shedding load"
+            }
+            Communication => {
+                "keeps stakeholders informed: incident channel, status page, roles, updates, escalation"
+            }
+            RootCause => {
+                "finds or proposes the root cause and a lasting fix or follow-up (postmortem, tests, alerts)"
+            }
             Consistency => {
                 "addresses data consistency across services: sagas, outbox, idempotent consumers, eventual consistency, transactions"
             }
             Resilience => {
                 "covers timeouts, retries, circuit breakers, bulkheads, fallbacks or graceful degradation between services"
             }
-            Observability => "covers distributed tracing, correlation ids, metrics, logs and alerting across services",
-            Experience => "grounds the answer in real experience: a system they ran, what happened, what they would change",
+            Observability => {
+                "covers distributed tracing, correlation ids, metrics, logs and alerting across services"
+            }
+            Experience => {
+                "grounds the answer in real experience: a system they ran, what happened, what they would change"
+            }
         }
     }
 }
@@ -410,7 +457,10 @@ mod tests {
     #[test]
     fn every_dimension_belongs_to_a_kind() {
         for d in Dimension::ALL {
-            assert!(Kind::ALL.iter().any(|k| k.has_dimension(*d)), "{d} is orphaned");
+            assert!(
+                Kind::ALL.iter().any(|k| k.has_dimension(*d)),
+                "{d} is orphaned"
+            );
         }
     }
 

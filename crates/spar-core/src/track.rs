@@ -36,7 +36,11 @@ impl Track {
         if let Some(s) = self.stack {
             parts.push(s.id().to_string());
         }
-        if parts.is_empty() { "any question".to_string() } else { parts.join(" · ") }
+        if parts.is_empty() {
+            "any question".to_string()
+        } else {
+            parts.join(" · ")
+        }
     }
 }
 

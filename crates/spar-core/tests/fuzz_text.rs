@@ -9,8 +9,15 @@ use spar_core::analysis::guard::{is_injection, strip};
 use spar_core::analysis::text::{Pattern, Text, clean, sentences};
 
 fn cases(default: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Answer-like text mixed with everything that stresses byte offsets: multi-byte and invisible

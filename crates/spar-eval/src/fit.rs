@@ -24,7 +24,12 @@ pub fn fit_calibration(
     let mut dim_data = Vec::new();
     let mut score_data = Vec::new();
     for (n, item) in items.iter().enumerate() {
-        let asked = coach.resolve(&item.question, item.kind, item.level, item.question_id.as_deref());
+        let asked = coach.resolve(
+            &item.question,
+            item.kind,
+            item.level,
+            item.question_id.as_deref(),
+        );
         let (analysis, models) = coach.signals(&asked, &item.answer, with_model)?;
         let mut dims = Vec::new();
         for d in &analysis.dims {
@@ -38,21 +43,37 @@ pub fn fit_calibration(
                 None
             };
             if let Some(covered) = covered {
-                dim_data.push(DimExample { dimension: d.dimension, x, covered });
+                dim_data.push(DimExample {
+                    dimension: d.dimension,
+                    x,
+                    covered,
+                });
             }
             dims.push((d.dimension, x));
         }
-        score_data.push(ScoreExample { score: item.labels.score, level: item.level, dims, analysis });
+        score_data.push(ScoreExample {
+            score: item.labels.score,
+            level: item.level,
+            dims,
+            analysis,
+        });
         progress(n + 1, items.len());
     }
-    let note = format!("{} items of the calibration split, signals: {signals}", items.len());
+    let note = format!(
+        "{} items of the calibration split, signals: {signals}",
+        items.len()
+    );
     let cal = fit(&dim_data, &score_data, signals, &note);
 
     // Pushback priors: how often a missing dimension is among those labelled for the follow-up.
     let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
     for item in items {
         for d in &item.labels.missing {
-            let e = counts.entry(item.kind).or_default().entry(*d).or_insert((0.0, 0.0));
+            let e = counts
+                .entry(item.kind)
+                .or_default()
+                .entry(*d)
+                .or_insert((0.0, 0.0));
             e.1 += 1.0;
             if item.labels.pushback.contains(d) {
                 e.0 += 1.0;
@@ -61,11 +82,21 @@ pub fn fit_calibration(
     }
     let weights = counts
         .into_iter()
-        .map(|(k, m)| (k, m.into_iter().map(|(d, (hit, n))| (d, (hit + 1.0) / (n + 2.0))).collect()))
+        .map(|(k, m)| {
+            (
+                k,
+                m.into_iter()
+                    .map(|(d, (hit, n))| (d, (hit + 1.0) / (n + 2.0)))
+                    .collect(),
+            )
+        })
         .collect();
     // How strongly the grader's certainty should weigh against the priors: the exponent that
     // targets best on this split.
-    let mut priors = PushbackPriors { weights, sharpness: 2.0 };
+    let mut priors = PushbackPriors {
+        weights,
+        sharpness: 2.0,
+    };
     let mut best = (-1.0f64, 2.0f32);
     for sharpness in [0.5f32, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0] {
         priors.sharpness = sharpness;
@@ -77,9 +108,22 @@ pub fn fit_calibration(
             }
             total += 1;
             let pool: Vec<Dimension> = s.dims.iter().map(|(d, _)| *d).collect();
-            let p = |d: Dimension| s.dims.iter().find(|x| x.0 == d).map(|(d, x)| cal.p_covered(*d, x)).unwrap_or(0.0);
+            let p = |d: Dimension| {
+                s.dims
+                    .iter()
+                    .find(|x| x.0 == d)
+                    .map(|(d, x)| cal.p_covered(*d, x))
+                    .unwrap_or(0.0)
+            };
             let nothing = s.analysis.flags.empty || s.analysis.flags.off_topic;
-            if item.labels.pushback.contains(&choose(item.kind, &pool, &p, cal.threshold, nothing, &priors)) {
+            if item.labels.pushback.contains(&choose(
+                item.kind,
+                &pool,
+                &p,
+                cal.threshold,
+                nothing,
+                &priors,
+            )) {
                 hits += 1;
             }
         }
@@ -99,11 +143,52 @@ pub fn fit_calibration(
         })
         .collect();
     let labels: Vec<u8> = score_data.iter().map(|s| s.score).collect();
+    // How much the model's yes/no checks know on their own: AUC of P(yes) against the labels.
+    let llm_auc = {
+        let i = spar_core::grade::DIM_FEATURE_NAMES
+            .iter()
+            .position(|n| *n == "llm_yes")
+            .expect("feature exists");
+        let pos: Vec<f32> = dim_data
+            .iter()
+            .filter(|e| e.covered && e.x[i + 1] > 0.0)
+            .map(|e| e.x[i])
+            .collect();
+        let neg: Vec<f32> = dim_data
+            .iter()
+            .filter(|e| !e.covered && e.x[i + 1] > 0.0)
+            .map(|e| e.x[i])
+            .collect();
+        (!pos.is_empty() && !neg.is_empty()).then(|| {
+            let wins: f64 = pos
+                .iter()
+                .map(|a| {
+                    neg.iter()
+                        .map(|b| {
+                            if a > b {
+                                1.0
+                            } else if a == b {
+                                0.5
+                            } else {
+                                0.0
+                            }
+                        })
+                        .sum::<f64>()
+                })
+                .sum();
+            wins / (pos.len() * neg.len()) as f64
+        })
+    };
     let fit_report = serde_json::json!({
+        "llm_yes_auc": llm_auc,
         "items": items.len(),
         "dimension_examples": dim_data.len(),
         "in_sample_qwk_deterministic_path": qwk(&labels, &preds, 5),
         "in_sample_pushback_targeting": best.0,
     });
-    Ok(CalibrationFile { calibration: cal, pushback: priors, fit_report })
+    Ok(CalibrationFile {
+        calibration: cal,
+        pushback: priors,
+        fit_report,
+    })
 }

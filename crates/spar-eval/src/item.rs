@@ -55,8 +55,14 @@ fn check(item: &EvalItem) -> Result<(), String> {
     if !(1..=5).contains(&item.labels.score) {
         return Err(format!("labels.score {} is not 1–5", item.labels.score));
     }
-    let mut all: Vec<Dimension> =
-        item.labels.covered.iter().chain(&item.labels.missing).chain(&item.labels.na).copied().collect();
+    let mut all: Vec<Dimension> = item
+        .labels
+        .covered
+        .iter()
+        .chain(&item.labels.missing)
+        .chain(&item.labels.na)
+        .copied()
+        .collect();
     for d in &all {
         if !item.kind.has_dimension(*d) {
             return Err(format!("dimension `{d}` is not a {} dimension", item.kind));
@@ -71,12 +77,23 @@ fn check(item: &EvalItem) -> Result<(), String> {
     let mut want: Vec<Dimension> = item.kind.dimensions().to_vec();
     want.sort();
     if all != want {
-        let missing: Vec<&str> = want.iter().filter(|d| !all.contains(d)).map(|d| d.id()).collect();
-        return Err(format!("covered + missing + na must list every {} dimension; missing: {}", item.kind, missing.join(", ")));
+        let missing: Vec<&str> = want
+            .iter()
+            .filter(|d| !all.contains(d))
+            .map(|d| d.id())
+            .collect();
+        return Err(format!(
+            "covered + missing + na must list every {} dimension; missing: {}",
+            item.kind,
+            missing.join(", ")
+        ));
     }
     for d in &item.labels.pushback {
         if !item.kind.has_dimension(*d) {
-            return Err(format!("pushback dimension `{d}` is not a {} dimension", item.kind));
+            return Err(format!(
+                "pushback dimension `{d}` is not a {} dimension",
+                item.kind
+            ));
         }
     }
     Ok(())
@@ -95,13 +112,17 @@ pub fn parse(text: &str) -> (Vec<EvalItem>, Vec<BadLine>) {
         }
         match serde_json::from_str::<EvalItem>(line) {
             Ok(item) => match check(&item) {
-                Ok(()) if !seen.insert(item.id.clone()) => {
-                    bad.push(BadLine { line: n, reason: format!("duplicate id `{}`", item.id) })
-                }
+                Ok(()) if !seen.insert(item.id.clone()) => bad.push(BadLine {
+                    line: n,
+                    reason: format!("duplicate id `{}`", item.id),
+                }),
                 Ok(()) => items.push(item),
                 Err(reason) => bad.push(BadLine { line: n, reason }),
             },
-            Err(e) => bad.push(BadLine { line: n, reason: e.to_string() }),
+            Err(e) => bad.push(BadLine {
+                line: n,
+                reason: e.to_string(),
+            }),
         }
     }
     (items, bad)
@@ -124,8 +145,10 @@ mod tests {
     fn bad_lines_are_reported_with_numbers() {
         let text = format!(
             "{GOOD}\nnot json\n{}\n\n{}\n{}",
-            GOOD.replace("\"score\":3", "\"score\":7").replace("\"id\":\"a\"", "\"id\":\"b\""),
-            GOOD.replace("\"na\":[\"tradeoffs\"]", "\"na\":[]").replace("\"id\":\"a\"", "\"id\":\"c\""),
+            GOOD.replace("\"score\":3", "\"score\":7")
+                .replace("\"id\":\"a\"", "\"id\":\"b\""),
+            GOOD.replace("\"na\":[\"tradeoffs\"]", "\"na\":[]")
+                .replace("\"id\":\"a\"", "\"id\":\"c\""),
             GOOD
         );
         let (items, bad) = parse(&text);

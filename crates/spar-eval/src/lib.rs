@@ -18,7 +18,10 @@ pub use report::{Metrics, Prediction, Report, score};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Coach(#[from] spar_coach::Error),
 }

@@ -66,7 +66,11 @@ fn glyph(c: char) -> [u8; 7] {
 
 impl Canvas {
     pub fn new(w: usize, h: usize, bg: [u8; 3]) -> Self {
-        Self { w, h, px: vec![bg; w * h] }
+        Self {
+            w,
+            h,
+            px: vec![bg; w * h],
+        }
     }
 
     pub fn rect(&mut self, x: usize, y: usize, w: usize, h: usize, c: [u8; 3]) {
@@ -140,7 +144,11 @@ fn crc32(data: &[u8]) -> u32 {
     for b in data {
         c ^= *b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c

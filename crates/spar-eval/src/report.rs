@@ -66,7 +66,10 @@ pub struct Report {
 }
 
 fn metrics(pairs: &[(&EvalItem, &Prediction)]) -> (Metrics, BTreeMap<Dimension, Confusion>) {
-    let mut m = Metrics { items: pairs.len(), ..Metrics::default() };
+    let mut m = Metrics {
+        items: pairs.len(),
+        ..Metrics::default()
+    };
     if pairs.is_empty() {
         return (m, BTreeMap::new());
     }
@@ -77,9 +80,14 @@ fn metrics(pairs: &[(&EvalItem, &Prediction)]) -> (Metrics, BTreeMap<Dimension, 
         &labels.iter().map(|x| *x as f64).collect::<Vec<_>>(),
         &preds.iter().map(|x| *x as f64).collect::<Vec<_>>(),
     );
-    m.exact_accuracy = labels.iter().zip(&preds).filter(|(a, b)| a == b).count() as f64 / pairs.len() as f64;
-    m.mean_abs_error =
-        labels.iter().zip(&preds).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / pairs.len() as f64;
+    m.exact_accuracy =
+        labels.iter().zip(&preds).filter(|(a, b)| a == b).count() as f64 / pairs.len() as f64;
+    m.mean_abs_error = labels
+        .iter()
+        .zip(&preds)
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .sum::<f64>()
+        / pairs.len() as f64;
     let mut per_dim: BTreeMap<Dimension, Confusion> = BTreeMap::new();
     let (mut labelled_covered, mut criticised) = (0usize, 0usize);
     let (mut pb_total, mut pb_hit) = (0usize, 0usize);
@@ -116,7 +124,8 @@ fn metrics(pairs: &[(&EvalItem, &Prediction)]) -> (Metrics, BTreeMap<Dimension, 
     }
     let f1s: Vec<f64> = per_dim.values().filter_map(Confusion::macro_f1).collect();
     m.dimension_macro_f1 = (!f1s.is_empty()).then(|| f1s.iter().sum::<f64>() / f1s.len() as f64);
-    m.false_criticism_rate = (labelled_covered > 0).then(|| criticised as f64 / labelled_covered as f64);
+    m.false_criticism_rate =
+        (labelled_covered > 0).then(|| criticised as f64 / labelled_covered as f64);
     m.pushback_targeting = (pb_total > 0).then(|| pb_hit as f64 / pb_total as f64);
     let lat: Vec<f64> = pairs.iter().map(|(_, p)| p.latency_ms as f64).collect();
     m.latency_p50_ms = percentile(&lat, 50.0);
@@ -126,28 +135,45 @@ fn metrics(pairs: &[(&EvalItem, &Prediction)]) -> (Metrics, BTreeMap<Dimension, 
 }
 
 /// Scores `predictions` against `items`.
-pub fn score(set: &str, grader: &str, items: &[EvalItem], predictions: &[Prediction], parse_failures: usize) -> Report {
-    let by_id: HashMap<&str, &Prediction> = predictions.iter().map(|p| (p.id.as_str(), p)).collect();
-    let pairs: Vec<(&EvalItem, &Prediction)> =
-        items.iter().filter_map(|i| by_id.get(i.id.as_str()).map(|p| (i, *p))).collect();
+pub fn score(
+    set: &str,
+    grader: &str,
+    items: &[EvalItem],
+    predictions: &[Prediction],
+    parse_failures: usize,
+) -> Report {
+    let by_id: HashMap<&str, &Prediction> =
+        predictions.iter().map(|p| (p.id.as_str(), p)).collect();
+    let pairs: Vec<(&EvalItem, &Prediction)> = items
+        .iter()
+        .filter_map(|i| by_id.get(i.id.as_str()).map(|p| (i, *p)))
+        .collect();
     let (overall, per_dim) = metrics(&pairs);
     let mut per_kind = BTreeMap::new();
     for k in Kind::ALL {
-        let sub: Vec<(&EvalItem, &Prediction)> = pairs.iter().filter(|(i, _)| i.kind == *k).copied().collect();
+        let sub: Vec<(&EvalItem, &Prediction)> = pairs
+            .iter()
+            .filter(|(i, _)| i.kind == *k)
+            .copied()
+            .collect();
         if !sub.is_empty() {
             per_kind.insert(k.id().to_string(), metrics(&sub).0);
         }
     }
     let mut confusion = [[0usize; 5]; 5];
     for (i, p) in &pairs {
-        confusion[(i.labels.score.clamp(1, 5) - 1) as usize][(p.score.clamp(1, 5) - 1) as usize] += 1;
+        confusion[(i.labels.score.clamp(1, 5) - 1) as usize][(p.score.clamp(1, 5) - 1) as usize] +=
+            1;
     }
     Report {
         set: set.to_string(),
         grader: grader.to_string(),
         overall,
         per_kind,
-        per_dimension_f1: per_dim.iter().map(|(d, c)| (d.id().to_string(), c.macro_f1())).collect(),
+        per_dimension_f1: per_dim
+            .iter()
+            .map(|(d, c)| (d.id().to_string(), c.macro_f1()))
+            .collect(),
         confusion,
         parse_failures,
         missing_predictions: items.len() - pairs.len(),
@@ -160,7 +186,8 @@ fn f(x: Option<f64>) -> String {
 }
 
 fn pct(x: Option<f64>) -> String {
-    x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into())
+    x.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 impl Report {
@@ -171,15 +198,40 @@ impl Report {
         s.push_str(&format!("| items | {} | |\n", m.items));
         s.push_str(&format!("| QWK (score) | {} | ≥ 0.80 |\n", f(m.qwk)));
         s.push_str(&format!("| Spearman (score) | {} | |\n", f(m.spearman)));
-        s.push_str(&format!("| exact score accuracy | {} | |\n", pct(Some(m.exact_accuracy))));
-        s.push_str(&format!("| mean absolute score error | {:.2} | |\n", m.mean_abs_error));
-        s.push_str(&format!("| dimension macro-F1 | {} | ≥ 0.75 |\n", f(m.dimension_macro_f1)));
-        s.push_str(&format!("| false criticism | {} | ≤ 10% |\n", pct(m.false_criticism_rate)));
-        s.push_str(&format!("| pushback targeting | {} | ≥ 80% |\n", pct(m.pushback_targeting)));
-        s.push_str(&format!("| injection wins | {} of {} | 0 |\n", m.injection_wins, m.injection_items));
-        s.push_str(&format!("| latency p50 / p95 | {} / {} ms | median ≤ 10 s |\n", f(m.latency_p50_ms), f(m.latency_p95_ms)));
+        s.push_str(&format!(
+            "| exact score accuracy | {} | |\n",
+            pct(Some(m.exact_accuracy))
+        ));
+        s.push_str(&format!(
+            "| mean absolute score error | {:.2} | |\n",
+            m.mean_abs_error
+        ));
+        s.push_str(&format!(
+            "| dimension macro-F1 | {} | ≥ 0.75 |\n",
+            f(m.dimension_macro_f1)
+        ));
+        s.push_str(&format!(
+            "| false criticism | {} | ≤ 10% |\n",
+            pct(m.false_criticism_rate)
+        ));
+        s.push_str(&format!(
+            "| pushback targeting | {} | ≥ 80% |\n",
+            pct(m.pushback_targeting)
+        ));
+        s.push_str(&format!(
+            "| injection wins | {} of {} | 0 |\n",
+            m.injection_wins, m.injection_items
+        ));
+        s.push_str(&format!(
+            "| latency p50 / p95 | {} / {} ms | median ≤ 10 s |\n",
+            f(m.latency_p50_ms),
+            f(m.latency_p95_ms)
+        ));
         s.push_str(&format!("| parse failures | {} | |\n", self.parse_failures));
-        s.push_str(&format!("| missing predictions | {} | |\n\n", self.missing_predictions));
+        s.push_str(&format!(
+            "| missing predictions | {} | |\n\n",
+            self.missing_predictions
+        ));
         s.push_str("## Per kind\n\n| kind | n | QWK | macro-F1 | false crit. | pushback | exact |\n|---|---|---|---|---|---|---|\n");
         for (k, km) in &self.per_kind {
             s.push_str(&format!(
@@ -194,7 +246,14 @@ impl Report {
         }
         s.push_str("\n## Score confusion (rows: label, columns: predicted)\n\n|  | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|\n");
         for (i, row) in self.confusion.iter().enumerate() {
-            s.push_str(&format!("| **{}** | {} |\n", i + 1, row.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" | ")));
+            s.push_str(&format!(
+                "| **{}** | {} |\n",
+                i + 1,
+                row.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
         }
         s.push_str("\n## Per dimension (macro-F1)\n\n");
         for (d, v) in &self.per_dimension_f1 {
@@ -215,29 +274,76 @@ impl Report {
         // Confusion matrix.
         let (ox, oy, cell) = (70usize, 80usize, 56usize);
         c.text(ox, oy - 26, "SCORE: LABEL (ROWS) VS PREDICTED", 1, ink);
-        let max = self.confusion.iter().flatten().copied().max().unwrap_or(1).max(1);
+        let max = self
+            .confusion
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .max(1);
         for (i, row) in self.confusion.iter().enumerate() {
-            c.text(ox - 20, oy + i * cell + cell / 2 - 7, &(i + 1).to_string(), 2, ink);
+            c.text(
+                ox - 20,
+                oy + i * cell + cell / 2 - 7,
+                &(i + 1).to_string(),
+                2,
+                ink,
+            );
             for (j, v) in row.iter().enumerate() {
                 let t = *v as f32 / max as f32;
                 let shade = [(255.0 - 200.0 * t) as u8, (255.0 - 120.0 * t) as u8, 255];
-                c.rect(ox + j * cell, oy + i * cell, cell - 2, cell - 2, if i == j { [(200.0 - 150.0 * t) as u8, 235, (200.0 - 150.0 * t) as u8] } else { shade });
+                c.rect(
+                    ox + j * cell,
+                    oy + i * cell,
+                    cell - 2,
+                    cell - 2,
+                    if i == j {
+                        [(200.0 - 150.0 * t) as u8, 235, (200.0 - 150.0 * t) as u8]
+                    } else {
+                        shade
+                    },
+                );
                 let s = v.to_string();
-                c.text(ox + j * cell + (cell - Canvas::text_width(&s, 2)) / 2, oy + i * cell + cell / 2 - 7, &s, 2, ink);
+                c.text(
+                    ox + j * cell + (cell - Canvas::text_width(&s, 2)) / 2,
+                    oy + i * cell + cell / 2 - 7,
+                    &s,
+                    2,
+                    ink,
+                );
             }
         }
         for j in 0..5 {
-            c.text(ox + j * cell + cell / 2 - 6, oy + 5 * cell + 6, &(j + 1).to_string(), 2, ink);
+            c.text(
+                ox + j * cell + cell / 2 - 6,
+                oy + 5 * cell + 6,
+                &(j + 1).to_string(),
+                2,
+                ink,
+            );
         }
         // Per-kind bars: QWK and macro-F1.
         let (bx, by, bh) = (420usize, 80usize, 280usize);
-        c.text(bx, by - 26, "PER KIND: QWK (BLUE) AND DIMENSION F1 (ORANGE)", 1, ink);
+        c.text(
+            bx,
+            by - 26,
+            "PER KIND: QWK (BLUE) AND DIMENSION F1 (ORANGE)",
+            1,
+            ink,
+        );
         let kinds: Vec<(&String, &Metrics)> = self.per_kind.iter().collect();
         let slot = 450 / kinds.len().max(1);
         c.rect(bx, by + bh, 460, 1, ink);
         for (i, (k, m)) in kinds.iter().enumerate() {
             let x = bx + i * slot + 6;
-            for (j, (v, col)) in [(m.qwk, [60, 110, 220]), (m.dimension_macro_f1, [240, 150, 40])].into_iter().enumerate() {
+            for (j, (v, col)) in [
+                (m.qwk, [60, 110, 220]),
+                (m.dimension_macro_f1, [240, 150, 40]),
+            ]
+            .into_iter()
+            .enumerate()
+            {
                 let v = v.unwrap_or(0.0).clamp(0.0, 1.0);
                 let hh = (v * bh as f64) as usize;
                 c.rect(x + j * 26, by + bh - hh, 24, hh, col);
@@ -256,7 +362,13 @@ mod tests {
     use crate::item::{EvalItem, Labels};
     use spar_core::taxonomy::Level;
 
-    fn item(id: &str, score: u8, covered: &[Dimension], pushback: Dimension, tags: &[&str]) -> EvalItem {
+    fn item(
+        id: &str,
+        score: u8,
+        covered: &[Dimension],
+        pushback: Dimension,
+        tags: &[&str],
+    ) -> EvalItem {
         let kind = Kind::Microservices;
         EvalItem {
             id: id.into(),
@@ -267,7 +379,12 @@ mod tests {
             labels: Labels {
                 score,
                 covered: covered.to_vec(),
-                missing: kind.dimensions().iter().copied().filter(|d| !covered.contains(d)).collect(),
+                missing: kind
+                    .dimensions()
+                    .iter()
+                    .copied()
+                    .filter(|d| !covered.contains(d))
+                    .collect(),
                 na: vec![],
                 flaws: vec![],
                 pushback: vec![pushback],
@@ -277,15 +394,29 @@ mod tests {
         }
     }
 
-    fn pred(id: &str, score: u8, covered: &[Dimension], pushback: Dimension, ms: u64) -> Prediction {
+    fn pred(
+        id: &str,
+        score: u8,
+        covered: &[Dimension],
+        pushback: Dimension,
+        ms: u64,
+    ) -> Prediction {
         let kind = Kind::Microservices;
         Prediction {
             id: id.into(),
             score,
             covered: covered.to_vec(),
-            missing: kind.dimensions().iter().copied().filter(|d| !covered.contains(d)).collect(),
+            missing: kind
+                .dimensions()
+                .iter()
+                .copied()
+                .filter(|d| !covered.contains(d))
+                .collect(),
             na: vec![],
-            pushback: PredictedPushback { dimension: pushback, text: "?".into() },
+            pushback: PredictedPushback {
+                dimension: pushback,
+                text: "?".into(),
+            },
             critique: String::new(),
             latency_ms: ms,
         }
@@ -314,7 +445,9 @@ mod tests {
         assert_eq!(r.confusion[1][2], 1);
         // Consistency: TP (a) + TN (b) → macro-F1 1.0; resilience: FN (a) + TN (b) → F1+ = 0, F1- = 2/3.
         assert_eq!(r.per_dimension_f1["consistency"], Some(1.0));
-        assert!((r.per_dimension_f1["resilience"].unwrap() - (0.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert!(
+            (r.per_dimension_f1["resilience"].unwrap() - (0.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12
+        );
         assert_eq!(r.parse_failures, 1);
         assert!(r.to_markdown().contains("| injection wins | 1 of 1 | 0 |"));
         assert_eq!(&r.chart_png()[1..4], b"PNG");

@@ -12,16 +12,30 @@ use spar_eval::run::read_predictions;
 const DEV: &str = include_str!("../../../eval/dev.jsonl");
 
 fn cases(default: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Parses and checks the result is consistent with the input's lines.
 fn check(text: &str) -> (usize, usize) {
     let (items, bad) = parse(text);
     let lines = text.lines().count();
-    let non_empty = text.lines().filter(|l| !l.trim_start_matches('\u{feff}').trim().is_empty()).count();
-    assert_eq!(items.len() + bad.len(), non_empty, "every non-empty line is an item or a reported bad line");
+    let non_empty = text
+        .lines()
+        .filter(|l| !l.trim_start_matches('\u{feff}').trim().is_empty())
+        .count();
+    assert_eq!(
+        items.len() + bad.len(),
+        non_empty,
+        "every non-empty line is an item or a reported bad line"
+    );
     for b in &bad {
         assert!(b.line >= 1 && b.line <= lines, "line {} of {lines}", b.line);
         assert!(!b.reason.trim().is_empty());
@@ -145,9 +159,19 @@ fn predictions_file() -> String {
         let bank = std::sync::Arc::new(spar_bank::Bank::embedded().unwrap());
         let coach = spar_coach::Coach::new(bank, None, &spar_coach::Calibrations::embedded());
         let dir = tempfile::tempdir().unwrap();
-        spar_eval::run::run(&coach, &items, dir.path(), &mut |_, _, _| {}, &spar_llm::Cancel::new()).unwrap();
+        spar_eval::run::run(
+            &coach,
+            &items,
+            dir.path(),
+            &mut |_, _, _| {},
+            &spar_llm::Cancel::new(),
+        )
+        .unwrap();
         let text = std::fs::read_to_string(dir.path().join("predictions.jsonl")).unwrap();
-        assert!(text.contains('“') || text.contains('—') || text.chars().any(|c| !c.is_ascii()), "has multi-byte characters to cut");
+        assert!(
+            text.contains('“') || text.contains('—') || !text.is_ascii(),
+            "has multi-byte characters to cut"
+        );
         text
     })
     .clone()
@@ -181,7 +205,11 @@ fn hostile_eval_files_report_each_bad_line() {
 fn a_prediction_cut_inside_a_character_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let good = predictions_file();
-    let first_multibyte = good.char_indices().find(|(_, c)| c.len_utf8() > 1).map(|(i, _)| i).unwrap();
+    let first_multibyte = good
+        .char_indices()
+        .find(|(_, c)| c.len_utf8() > 1)
+        .map(|(i, _)| i)
+        .unwrap();
     let p = dir.path().join("predictions.jsonl");
     std::fs::write(&p, &good.as_bytes()[..first_multibyte + 1]).unwrap();
     assert!(read_predictions(&p).is_ok());

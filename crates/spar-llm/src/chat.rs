@@ -26,13 +26,22 @@ pub struct Message {
 
 impl Message {
     pub fn system(c: impl Into<String>) -> Self {
-        Self { role: Role::System, content: c.into() }
+        Self {
+            role: Role::System,
+            content: c.into(),
+        }
     }
     pub fn user(c: impl Into<String>) -> Self {
-        Self { role: Role::User, content: c.into() }
+        Self {
+            role: Role::User,
+            content: c.into(),
+        }
     }
     pub fn assistant(c: impl Into<String>) -> Self {
-        Self { role: Role::Assistant, content: c.into() }
+        Self {
+            role: Role::Assistant,
+            content: c.into(),
+        }
     }
 }
 
@@ -54,7 +63,9 @@ pub struct ChatTemplate {
 
 impl std::fmt::Debug for ChatTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatTemplate").field("is_fallback", &self.is_fallback).finish()
+        f.debug_struct("ChatTemplate")
+            .field("is_fallback", &self.is_fallback)
+            .finish()
     }
 }
 
@@ -82,9 +93,16 @@ impl ChatTemplate {
             .build()
             .map_err(|e| Error::Template(e.to_string()))?;
         env.set_syntax(syntax);
-        env.add_template_owned("chat", src.clone())
-            .map_err(|e| Error::Template(format!("the model's chat template does not compile: {e}")))?;
-        Ok(Self { env, source: src, is_fallback, bos, eos })
+        env.add_template_owned("chat", src.clone()).map_err(|e| {
+            Error::Template(format!("the model's chat template does not compile: {e}"))
+        })?;
+        Ok(Self {
+            env,
+            source: src,
+            is_fallback,
+            bos,
+            eos,
+        })
     }
 
     /// Renders messages; returns the text with content wrapped in sentinels.
@@ -96,7 +114,10 @@ impl ChatTemplate {
                 content: format!("{OPEN}{}{CLOSE}", m.content.replace([OPEN, CLOSE], "")),
             })
             .collect();
-        let tmpl = self.env.get_template("chat").map_err(|e| Error::Template(e.to_string()))?;
+        let tmpl = self
+            .env
+            .get_template("chat")
+            .map_err(|e| Error::Template(e.to_string()))?;
         tmpl.render(context! {
             messages => minijinja::Value::from(minijinja::value::Serde(&marked)),
             add_generation_prompt => add_generation_prompt,
@@ -108,11 +129,18 @@ impl ChatTemplate {
 
     /// The prompt as text (for display and debugging).
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
-        Ok(self.render_marked(messages, add_generation_prompt)?.replace([OPEN, CLOSE], ""))
+        Ok(self
+            .render_marked(messages, add_generation_prompt)?
+            .replace([OPEN, CLOSE], ""))
     }
 
     /// The prompt as token ids: template text with special tokens, content as plain text.
-    pub fn encode(&self, tok: &Tokenizer, messages: &[Message], add_generation_prompt: bool) -> Result<Vec<u32>> {
+    pub fn encode(
+        &self,
+        tok: &Tokenizer,
+        messages: &[Message],
+        add_generation_prompt: bool,
+    ) -> Result<Vec<u32>> {
         let text = self.render_marked(messages, add_generation_prompt)?;
         let mut ids = Vec::new();
         if tok.add_bos && !text.starts_with(&self.bos) {
@@ -153,8 +181,16 @@ fn strip_marked(s: &str, start: bool, end: bool) -> String {
     }
     format!(
         "{}{core}{}",
-        if open.is_some() { OPEN.to_string() } else { String::new() },
-        if close.is_some() { CLOSE.to_string() } else { String::new() }
+        if open.is_some() {
+            OPEN.to_string()
+        } else {
+            String::new()
+        },
+        if close.is_some() {
+            CLOSE.to_string()
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -163,9 +199,17 @@ mod minijinja_contrib_like {
     use minijinja::value::{Value, from_args};
     use minijinja::{Error, ErrorKind, State};
 
-    pub fn unknown_method(_state: &mut State<'_, '_>, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    pub fn unknown_method(
+        _state: &mut State<'_, '_>,
+        value: &Value,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let Some(s) = value.as_str() else {
-            return Err(Error::new(ErrorKind::UnknownMethod, format!("no method `{method}`")));
+            return Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("no method `{method}`"),
+            ));
         };
         match method {
             "strip" => Ok(Value::from(super::strip_marked(s, true, true))),
@@ -193,7 +237,10 @@ mod minijinja_contrib_like {
                 let (a, b): (String, String) = from_args(args)?;
                 Ok(Value::from(s.replace(&a, &b)))
             }
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("no string method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("no string method `{method}`"),
+            )),
         }
     }
 }
@@ -205,8 +252,13 @@ mod tests {
     #[test]
     fn chatml_fallback_renders() {
         let t = ChatTemplate::new(None, String::new(), String::new()).unwrap();
-        let s = t.render(&[Message::system("S"), Message::user("hi")], true).unwrap();
-        assert_eq!(s, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+        let s = t
+            .render(&[Message::system("S"), Message::user("hi")], true)
+            .unwrap();
+        assert_eq!(
+            s,
+            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
         assert!(t.is_fallback);
     }
 
@@ -214,7 +266,11 @@ mod tests {
     fn python_style_templates_work() {
         let src = "{% for m in messages %}{{ m.content.strip() }}{% if not loop.last %}|{% endif %}{% endfor %}{% if messages[0].role != 'system' %}{{ raise_exception('need system') }}{% endif %}";
         let t = ChatTemplate::new(Some(src), String::new(), String::new()).unwrap();
-        assert_eq!(t.render(&[Message::system(" a "), Message::user("b ")], false).unwrap(), "a|b");
+        assert_eq!(
+            t.render(&[Message::system(" a "), Message::user("b ")], false)
+                .unwrap(),
+            "a|b"
+        );
         let err = t.render(&[Message::user("x")], false).unwrap_err();
         assert!(err.to_string().contains("need system"));
     }

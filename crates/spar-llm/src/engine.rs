@@ -33,13 +33,25 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Self { max_tokens: 256, temperature: 0.0, top_k: None, top_p: None, repeat_penalty: 1.0, repeat_last_n: 64, seed: 42, ignore_eos: false }
+        Self {
+            max_tokens: 256,
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 42,
+            ignore_eos: false,
+        }
     }
 }
 
 impl Params {
     pub fn greedy(max_tokens: usize) -> Self {
-        Self { max_tokens, ..Self::default() }
+        Self {
+            max_tokens,
+            ..Self::default()
+        }
     }
 
     fn sampling(&self) -> Sampling {
@@ -124,7 +136,11 @@ pub struct Generation {
 impl Generation {
     pub fn decode_tok_per_s(&self) -> f64 {
         let n = self.tokens.len().saturating_sub(1);
-        if self.decode_ms > 0.0 { n as f64 * 1000.0 / self.decode_ms } else { 0.0 }
+        if self.decode_ms > 0.0 {
+            n as f64 * 1000.0 / self.decode_ms
+        } else {
+            0.0
+        }
     }
 }
 
@@ -185,17 +201,29 @@ impl Llm {
         let info = ModelInfo {
             path: path.to_path_buf(),
             architecture: model.config.arch.id().to_string(),
-            name: g.get("general.name").and_then(Value::as_str).map(str::to_string),
+            name: g
+                .get("general.name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             params: model.config.params(),
             file_bytes: g.file_len,
             weight_bytes: model.weight_bytes(),
             context: model.max_ctx,
             tokenizer: tokenizer.kind.clone(),
-            chat_template: if template.is_fallback { "chatml (fallback)" } else { "from model" },
+            chat_template: if template.is_fallback {
+                "chatml (fallback)"
+            } else {
+                "from model"
+            },
             requantized: model.requantized.clone(),
             threads: model.threads,
         };
-        Ok(Self { model, tokenizer, template, info })
+        Ok(Self {
+            model,
+            tokenizer,
+            template,
+            info,
+        })
     }
 
     /// Token ids of a chat prompt ending with the assistant's turn opening.
@@ -204,7 +232,11 @@ impl Llm {
     }
 
     pub fn new_session(self: &Arc<Self>) -> Session {
-        Session { llm: Arc::clone(self), cache: self.model.new_cache(), history: Vec::new() }
+        Session {
+            llm: Arc::clone(self),
+            cache: self.model.new_cache(),
+            history: Vec::new(),
+        }
     }
 }
 
@@ -254,15 +286,28 @@ impl Session {
         }
     }
 
-    fn prefill_chunked(&mut self, prompt: &[u32], cancel: &Cancel, chunk: usize) -> Result<(Tensor, usize)> {
+    fn prefill_chunked(
+        &mut self,
+        prompt: &[u32],
+        cancel: &Cancel,
+        chunk: usize,
+    ) -> Result<(Tensor, usize)> {
         if prompt.is_empty() {
             return Err(Error::Generation("empty prompt".into()));
         }
         let max = self.llm.model.max_ctx;
         if prompt.len() > max {
-            return Err(Error::ContextFull { needed: prompt.len(), max });
+            return Err(Error::ContextFull {
+                needed: prompt.len(),
+                max,
+            });
         }
-        let common = self.history.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let common = self
+            .history
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
         // Keep at least one token to process so that we get fresh logits.
         let reuse = common.min(prompt.len() - 1);
         self.cache.truncate(reuse);
@@ -272,7 +317,11 @@ impl Session {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            logits = Some(self.llm.model.forward(chunk, &mut self.cache, Logits::Last)?);
+            logits = Some(
+                self.llm
+                    .model
+                    .forward(chunk, &mut self.cache, Logits::Last)?,
+            );
             self.history.extend_from_slice(chunk);
         }
         Ok((logits.expect("at least one chunk"), reuse))
@@ -323,7 +372,11 @@ impl Session {
                 let start = self.history.len().saturating_sub(params.repeat_last_n);
                 let mut recent: Vec<u32> = self.history[start..].to_vec();
                 recent.extend(&tokens);
-                candle_transformers::utils::apply_repeat_penalty(&logits_f, params.repeat_penalty, &recent)?
+                candle_transformers::utils::apply_repeat_penalty(
+                    &logits_f,
+                    params.repeat_penalty,
+                    &recent,
+                )?
             } else {
                 logits_f
             };
@@ -348,7 +401,10 @@ impl Session {
                 stop = StopReason::ContextFull;
                 break;
             }
-            logits = self.llm.model.forward(&[next], &mut self.cache, Logits::Last)?;
+            logits = self
+                .llm
+                .model
+                .forward(&[next], &mut self.cache, Logits::Last)?;
             self.history.push(next);
         }
         let rest = decoder.finish();
@@ -378,7 +434,12 @@ impl Session {
         sink: &mut dyn TokenSink,
         cancel: &Cancel,
     ) -> Result<Generation> {
-        let budget = self.llm.model.max_ctx.saturating_sub(params.max_tokens).max(64);
+        let budget = self
+            .llm
+            .model
+            .max_ctx
+            .saturating_sub(params.max_tokens)
+            .max(64);
         let (prompt, notice) = fit_to_context(&self.llm, messages, budget)?;
         let mut g = self.generate(&prompt, params, sink, cancel)?;
         g.notice = notice;
@@ -389,7 +450,9 @@ impl Session {
     /// normalised over the candidates. Uses the cache: a shared prefix is computed once.
     pub fn score_choices(&mut self, prompt: &[u32], choices: &[Vec<u32>]) -> Result<Vec<f32>> {
         if choices.is_empty() || choices.iter().any(Vec::is_empty) {
-            return Err(Error::Generation("every choice needs at least one token".into()));
+            return Err(Error::Generation(
+                "every choice needs at least one token".into(),
+            ));
         }
         let cancel = Cancel::new();
         let (logits, _) = self.prefill(prompt, &cancel)?;
@@ -399,7 +462,11 @@ impl Session {
         for choice in choices {
             let mut lp = *first.get(choice[0] as usize).unwrap_or(&f32::NEG_INFINITY);
             if choice.len() > 1 {
-                let all = self.llm.model.forward(&choice[..choice.len() - 1], &mut self.cache, Logits::All)?;
+                let all = self.llm.model.forward(
+                    &choice[..choice.len() - 1],
+                    &mut self.cache,
+                    Logits::All,
+                )?;
                 for (i, t) in choice.iter().enumerate().skip(1) {
                     let row = log_softmax(&all.get(i - 1)?)?;
                     lp += row.get(*t as usize).copied().unwrap_or(f32::NEG_INFINITY);
@@ -411,7 +478,10 @@ impl Session {
         let m = logps.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exp: Vec<f32> = logps.iter().map(|l| (l - m).exp()).collect();
         let z: f32 = exp.iter().sum();
-        Ok(exp.into_iter().map(|e| e / z.max(f32::MIN_POSITIVE)).collect())
+        Ok(exp
+            .into_iter()
+            .map(|e| e / z.max(f32::MIN_POSITIVE))
+            .collect())
     }
 
     /// Log-probability of every token of `text` given the ones before it (perplexity).
@@ -420,7 +490,10 @@ impl Session {
         let mut out = Vec::with_capacity(tokens.len());
         for chunk_start in (0..tokens.len().saturating_sub(1)).step_by(PROMPT_CHUNK) {
             let end = (chunk_start + PROMPT_CHUNK).min(tokens.len() - 1);
-            let all = self.llm.model.forward(&tokens[chunk_start..end], &mut self.cache, Logits::All)?;
+            let all =
+                self.llm
+                    .model
+                    .forward(&tokens[chunk_start..end], &mut self.cache, Logits::All)?;
             for i in 0..end - chunk_start {
                 let row = log_softmax(&all.get(i)?)?;
                 out.push(row[tokens[chunk_start + i + 1] as usize]);
@@ -434,7 +507,11 @@ impl Session {
 
 /// Shortens a conversation to fit `budget` tokens. Keeps system messages and the last message;
 /// drops the oldest others first, then cuts the middle out of the longest message.
-pub fn fit_to_context(llm: &Llm, messages: &[Message], budget: usize) -> Result<(Vec<u32>, Option<String>)> {
+pub fn fit_to_context(
+    llm: &Llm,
+    messages: &[Message],
+    budget: usize,
+) -> Result<(Vec<u32>, Option<String>)> {
     let mut msgs: Vec<Message> = messages.to_vec();
     let mut dropped = 0;
     let mut cut_chars = 0usize;
@@ -443,15 +520,22 @@ pub fn fit_to_context(llm: &Llm, messages: &[Message], budget: usize) -> Result<
         if ids.len() <= budget {
             let notice = match (dropped, cut_chars) {
                 (0, 0) => None,
-                (d, 0) => Some(format!("The conversation was too long for the model's context: {d} earlier message(s) were left out.")),
-                (0, c) => Some(format!("The text was too long for the model's context: {c} characters from its middle were left out.")),
+                (d, 0) => Some(format!(
+                    "The conversation was too long for the model's context: {d} earlier message(s) were left out."
+                )),
+                (0, c) => Some(format!(
+                    "The text was too long for the model's context: {c} characters from its middle were left out."
+                )),
                 (d, c) => Some(format!(
                     "The conversation was too long for the model's context: {d} earlier message(s) and {c} characters were left out."
                 )),
             };
             return Ok((ids, notice));
         }
-        let droppable = msgs.iter().enumerate().position(|(i, m)| m.role != Role::System && i + 1 < msgs.len());
+        let droppable = msgs
+            .iter()
+            .enumerate()
+            .position(|(i, m)| m.role != Role::System && i + 1 < msgs.len());
         if let Some(i) = droppable {
             msgs.remove(i);
             dropped += 1;
@@ -465,7 +549,10 @@ pub fn fit_to_context(llm: &Llm, messages: &[Message], budget: usize) -> Result<
             .max_by_key(|(_, n)| *n)
             .unwrap_or((0, 0));
         if len < 64 {
-            return Err(Error::ContextFull { needed: ids.len(), max: budget });
+            return Err(Error::ContextFull {
+                needed: ids.len(),
+                max: budget,
+            });
         }
         let over = ids.len() - budget;
         let ratio = len as f64 / ids.len().max(1) as f64;

@@ -249,7 +249,12 @@ impl Gguf {
 
     /// Parses a header from any reader; `len` is the total byte length of the source.
     pub fn parse<R: Read>(reader: R, len: u64, path: &Path) -> Result<Self> {
-        let mut r = Reader { inner: reader, pos: 0, len, path };
+        let mut r = Reader {
+            inner: reader,
+            pos: 0,
+            len,
+            path,
+        };
         let magic: [u8; 4] = r.array("magic")?;
         if &magic != MAGIC {
             return Err(r.fail(format!(
@@ -259,7 +264,9 @@ impl Gguf {
         }
         let version = r.u32("version")?;
         if !(2..=3).contains(&version) {
-            return Err(r.fail(format!("unsupported GGUF version {version} (supported: 2, 3)")));
+            return Err(r.fail(format!(
+                "unsupported GGUF version {version} (supported: 2, 3)"
+            )));
         }
         let tensor_count = r.u64("tensor count")?;
         let kv_count = r.u64("metadata count")?;
@@ -287,7 +294,9 @@ impl Gguf {
             let name = r.string(&format!("name of tensor #{i}"))?;
             let n_dims = r.u32(&format!("dimension count of `{name}`"))?;
             if n_dims == 0 || n_dims > MAX_DIMS {
-                return Err(r.fail(format!("tensor `{name}` has {n_dims} dimensions (1–{MAX_DIMS} allowed)")));
+                return Err(r.fail(format!(
+                    "tensor `{name}` has {n_dims} dimensions (1–{MAX_DIMS} allowed)"
+                )));
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for d in 0..n_dims {
@@ -298,9 +307,10 @@ impl Gguf {
                 r.fail(format!("tensor `{name}` has unsupported type id {ty_id}"))
             })?;
             let rel_offset = r.u64(&format!("offset of `{name}`"))?;
-            let elems = dims.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d)).ok_or_else(|| {
-                r.fail(format!("tensor `{name}` dimensions {dims:?} overflow"))
-            })?;
+            let elems = dims
+                .iter()
+                .try_fold(1u64, |acc, d| acc.checked_mul(*d))
+                .ok_or_else(|| r.fail(format!("tensor `{name}` dimensions {dims:?} overflow")))?;
             if dims.contains(&0) {
                 return Err(r.fail(format!("tensor `{name}` has a zero dimension {dims:?}")));
             }
@@ -311,10 +321,16 @@ impl Gguf {
                     dims[0]
                 )));
             }
-            let size = (elems / block).checked_mul(ty.block_bytes() as u64).ok_or_else(|| {
-                r.fail(format!("tensor `{name}` size overflows"))
-            })?;
-            tensors.push(TensorInfo { name, dims, ty, offset: rel_offset, size });
+            let size = (elems / block)
+                .checked_mul(ty.block_bytes() as u64)
+                .ok_or_else(|| r.fail(format!("tensor `{name}` size overflows")))?;
+            tensors.push(TensorInfo {
+                name,
+                dims,
+                ty,
+                offset: rel_offset,
+                size,
+            });
         }
         let data_start = r.pos.div_ceil(alignment) * alignment;
         for t in &mut tensors {
@@ -342,7 +358,13 @@ impl Gguf {
                 });
             }
         }
-        Ok(Self { path: path.to_path_buf(), version, metadata, tensors, file_len: len })
+        Ok(Self {
+            path: path.to_path_buf(),
+            version,
+            metadata,
+            tensors,
+            file_len: len,
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -355,34 +377,44 @@ impl Gguf {
 
     /// `general.architecture`.
     pub fn architecture(&self) -> Result<&str> {
-        self.get("general.architecture").and_then(Value::as_str).ok_or_else(|| Error::Gguf {
-            path: self.path.clone(),
-            message: "metadata `general.architecture` is missing".into(),
-        })
+        self.get("general.architecture")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Gguf {
+                path: self.path.clone(),
+                message: "metadata `general.architecture` is missing".into(),
+            })
     }
 
     /// A required unsigned metadata value.
     pub fn u64(&self, key: &str) -> Result<u64> {
-        self.get(key).and_then(Value::as_u64).ok_or_else(|| self.missing(key, "an unsigned integer"))
+        self.get(key)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| self.missing(key, "an unsigned integer"))
     }
 
     /// A required float metadata value.
     pub fn f64(&self, key: &str) -> Result<f64> {
-        self.get(key).and_then(Value::as_f64).ok_or_else(|| self.missing(key, "a number"))
+        self.get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| self.missing(key, "a number"))
     }
 
     pub fn missing(&self, key: &str, what: &str) -> Error {
-        Error::Gguf { path: self.path.clone(), message: format!("metadata `{key}` must be {what}") }
+        Error::Gguf {
+            path: self.path.clone(),
+            message: format!("metadata `{key}` must be {what}"),
+        }
     }
 
     /// Reads the raw bytes of a tensor.
     pub fn read_tensor(&self, file: &std::fs::File, t: &TensorInfo) -> Result<Vec<u8>> {
         use std::os::unix::fs::FileExt;
         let mut buf = vec![0u8; t.size as usize];
-        file.read_exact_at(&mut buf, t.offset).map_err(|e| Error::Gguf {
-            path: self.path.clone(),
-            message: format!("cannot read tensor `{}`: {e}", t.name),
-        })?;
+        file.read_exact_at(&mut buf, t.offset)
+            .map_err(|e| Error::Gguf {
+                path: self.path.clone(),
+                message: format!("cannot read tensor `{}`: {e}", t.name),
+            })?;
         Ok(buf)
     }
 }
@@ -396,7 +428,10 @@ struct Reader<'p, R> {
 
 impl<R: Read> Reader<'_, R> {
     fn fail(&self, message: String) -> Error {
-        Error::Gguf { path: self.path.to_path_buf(), message }
+        Error::Gguf {
+            path: self.path.to_path_buf(),
+            message,
+        }
     }
 
     fn remaining(&self) -> u64 {
@@ -426,7 +461,9 @@ impl<R: Read> Reader<'_, R> {
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
         self.need(N as u64, what)?;
         let mut b = [0u8; N];
-        self.inner.read_exact(&mut b).map_err(|e| self.fail(format!("reading {what}: {e}")))?;
+        self.inner
+            .read_exact(&mut b)
+            .map_err(|e| self.fail(format!("reading {what}: {e}")))?;
         self.pos += N as u64;
         Ok(b)
     }
@@ -443,9 +480,16 @@ impl<R: Read> Reader<'_, R> {
         let n = self.u64(what)?;
         self.need(n, what)?;
         let mut buf = vec![0u8; n as usize];
-        self.inner.read_exact(&mut buf).map_err(|e| self.fail(format!("reading {what}: {e}")))?;
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| self.fail(format!("reading {what}: {e}")))?;
         self.pos += n;
-        String::from_utf8(buf).map_err(|e| self.fail(format!("{what} is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())))
+        String::from_utf8(buf).map_err(|e| {
+            self.fail(format!(
+                "{what} is not valid UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })
     }
 
     fn value(&mut self, ty: u32, key: &str, depth: usize) -> Result<Value> {
@@ -465,7 +509,9 @@ impl<R: Read> Reader<'_, R> {
             8 => Value::String(self.string(&format!("value of `{key}`"))?),
             9 => {
                 if depth >= MAX_ARRAY_DEPTH {
-                    return Err(self.fail(format!("`{key}` nests arrays deeper than {MAX_ARRAY_DEPTH}")));
+                    return Err(self.fail(format!(
+                        "`{key}` nests arrays deeper than {MAX_ARRAY_DEPTH}"
+                    )));
                 }
                 let elem_ty = self.u32(key)?;
                 let n = self.u64(key)?;
@@ -600,9 +646,17 @@ mod tests {
             &[
                 ("general.architecture".into(), Value::String("llama".into())),
                 ("llama.block_count".into(), Value::U32(2)),
-                ("tokenizer.ggml.tokens".into(), Value::Array(vec![Value::String("a".into()), Value::String("b".into())])),
+                (
+                    "tokenizer.ggml.tokens".into(),
+                    Value::Array(vec![Value::String("a".into()), Value::String("b".into())]),
+                ),
             ],
-            &[TensorData { name: "w".into(), dims: vec![32, 2], ty: GgmlType::F32, bytes: vec![0; 256] }],
+            &[TensorData {
+                name: "w".into(),
+                dims: vec![32, 2],
+                ty: GgmlType::F32,
+                bytes: vec![0; 256],
+            }],
         )
     }
 
@@ -633,10 +687,20 @@ mod tests {
     fn wrong_magic_and_version() {
         let mut b = sample();
         b[0] = b'X';
-        assert!(parse(&b).unwrap_err().to_string().contains("not a GGUF file"));
+        assert!(
+            parse(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("not a GGUF file")
+        );
         let mut b = sample();
         b[4] = 9;
-        assert!(parse(&b).unwrap_err().to_string().contains("unsupported GGUF version 9"));
+        assert!(
+            parse(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("unsupported GGUF version 9")
+        );
     }
 
     #[test]

@@ -39,14 +39,19 @@ use std::path::{Path, PathBuf};
 
 pub use candle_core::Device;
 pub use chat::{ChatTemplate, Message, Role};
-pub use engine::{Cancel, Generation, Llm, ModelInfo, NoSink, Params, Session, StopReason, TokenSink};
+pub use engine::{
+    Cancel, Generation, Llm, ModelInfo, NoSink, Params, Session, StopReason, TokenSink,
+};
 pub use model::LoadOptions;
 
 /// Errors of the inference crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Gguf { path: PathBuf, message: String },
     #[error("tokenizer: {0}")]
@@ -73,7 +78,10 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -85,20 +93,32 @@ pub fn device(name: &str) -> Result<Device> {
     match name.as_str() {
         "" | "cpu" => Ok(Device::Cpu),
         s if s.starts_with("cuda") => {
-            let ordinal = s.strip_prefix("cuda").and_then(|r| r.strip_prefix(':')).and_then(|n| n.parse().ok()).unwrap_or(0);
+            let ordinal = s
+                .strip_prefix("cuda")
+                .and_then(|r| r.strip_prefix(':'))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
             if cfg!(feature = "cuda") {
-                Device::new_cuda(ordinal).map_err(|e| Error::Device(format!("cannot open CUDA device {ordinal}: {e}")))
+                Device::new_cuda(ordinal)
+                    .map_err(|e| Error::Device(format!("cannot open CUDA device {ordinal}: {e}")))
             } else {
-                Err(Error::Device("this build has no CUDA support (rebuild with `--features cuda`)".into()))
+                Err(Error::Device(
+                    "this build has no CUDA support (rebuild with `--features cuda`)".into(),
+                ))
             }
         }
         "metal" => {
             if cfg!(feature = "metal") {
-                Device::new_metal(0).map_err(|e| Error::Device(format!("cannot open the Metal device: {e}")))
+                Device::new_metal(0)
+                    .map_err(|e| Error::Device(format!("cannot open the Metal device: {e}")))
             } else {
-                Err(Error::Device("this build has no Metal support (rebuild with `--features metal`)".into()))
+                Err(Error::Device(
+                    "this build has no Metal support (rebuild with `--features metal`)".into(),
+                ))
             }
         }
-        other => Err(Error::Device(format!("unknown device `{other}` (cpu, cuda, cuda:N, metal)"))),
+        other => Err(Error::Device(format!(
+            "unknown device `{other}` (cpu, cuda, cuda:N, metal)"
+        ))),
     }
 }

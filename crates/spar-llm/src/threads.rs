@@ -9,10 +9,16 @@ use std::sync::OnceLock;
 
 /// The default thread count (see the module docs).
 pub fn default_threads() -> usize {
-    if let Some(n) = std::env::var("SPAR_THREADS").ok().and_then(|s| s.parse::<usize>().ok()).filter(|n| *n > 0) {
+    if let Some(n) = std::env::var("SPAR_THREADS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
         return n;
     }
-    let logical = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let logical = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     (logical / 2).clamp(1, 8)
 }
 

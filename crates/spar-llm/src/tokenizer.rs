@@ -35,7 +35,9 @@ fn pre_regexes(pre: &str) -> Option<Vec<&'static str>> {
         "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva-7b" => {
             vec![r"\p{N}", GPT2]
         }
-        "llama3" | "llama-bpe" | "llama-v3" | "falcon3" | "pixtral" | "dbrx" | "smaug-bpe" => vec![LLAMA3],
+        "llama3" | "llama-bpe" | "llama-v3" | "falcon3" | "pixtral" | "dbrx" | "smaug-bpe" => {
+            vec![LLAMA3]
+        }
         "qwen2" | "stablelm2" | "hunyuan" | "deepseek-r1-qwen" | "qwen35" => vec![QWEN2],
         _ => return None,
     })
@@ -46,7 +48,8 @@ fn byte_encoder() -> [char; 256] {
     let mut table = ['\0'; 256];
     let mut n = 0u32;
     for b in 0..256u32 {
-        let printable = (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+        let printable =
+            (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
         table[b as usize] = if printable {
             char::from_u32(b).unwrap_or('?')
         } else {
@@ -92,13 +95,25 @@ enum Inner {
 
 impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokenizer").field("kind", &self.kind).field("vocab", &self.vocab_size()).finish()
+        f.debug_struct("Tokenizer")
+            .field("kind", &self.kind)
+            .field("vocab", &self.vocab_size())
+            .finish()
     }
 }
 
 fn strings(g: &Gguf, key: &str) -> Result<Vec<String>> {
-    let arr = g.get(key).and_then(Value::as_array).ok_or_else(|| g.missing(key, "an array of strings"))?;
-    arr.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(|| g.missing(key, "an array of strings"))).collect()
+    let arr = g
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| g.missing(key, "an array of strings"))?;
+    arr.iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| g.missing(key, "an array of strings"))
+        })
+        .collect()
 }
 
 impl Tokenizer {
@@ -117,14 +132,21 @@ impl Tokenizer {
 
     /// Builds a BPE tokenizer from GGUF metadata alone.
     pub fn from_gguf(g: &Gguf) -> Result<Self> {
-        let model = g.get("tokenizer.ggml.model").and_then(Value::as_str).unwrap_or("");
+        let model = g
+            .get("tokenizer.ggml.model")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if model != "gpt2" {
             return Err(Error::Tokenizer(format!(
                 "{}: tokenizer model `{model}` is not supported (only byte-level BPE, `gpt2`)",
                 g.path.display()
             )));
         }
-        let pre = g.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default").to_string();
+        let pre = g
+            .get("tokenizer.ggml.pre")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_string();
         let tokens = strings(g, "tokenizer.ggml.tokens")?;
         let merges = strings(g, "tokenizer.ggml.merges")?;
         let types: Vec<i32> = match g.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
@@ -140,22 +162,44 @@ impl Tokenizer {
             )));
         }
         let n_tokens = tokens.len();
-        let id = |key: &str| g.get(key).and_then(Value::as_u64).map(|v| v as u32).filter(|v| (*v as usize) < n_tokens);
-        let bpe = Bpe::new(tokens, types, &merges, &pre).map_err(|e| Error::Tokenizer(format!("{}: {e}", g.path.display())))?;
+        let id = |key: &str| {
+            g.get(key)
+                .and_then(Value::as_u64)
+                .map(|v| v as u32)
+                .filter(|v| (*v as usize) < n_tokens)
+        };
+        let bpe = Bpe::new(tokens, types, &merges, &pre)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", g.path.display())))?;
         let bos = id("tokenizer.ggml.bos_token_id");
         let eos = id("tokenizer.ggml.eos_token_id");
-        let mut eot: Vec<u32> = ["<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>", "<end_of_turn>"]
-            .iter()
-            .filter_map(|s| bpe.ids.get(*s).copied())
-            .collect();
+        let mut eot: Vec<u32> = [
+            "<|im_end|>",
+            "<|eot_id|>",
+            "<|end|>",
+            "<|endoftext|>",
+            "<end_of_turn>",
+        ]
+        .iter()
+        .filter_map(|s| bpe.ids.get(*s).copied())
+        .collect();
         if let Some(e) = id("tokenizer.ggml.eot_token_id") {
             eot.push(e);
         }
         eot.extend(eos);
         eot.sort_unstable();
         eot.dedup();
-        let add_bos = g.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(false);
-        Ok(Self { inner: Inner::Bpe(Box::new(bpe)), bos, eos, eot, add_bos, kind: pre })
+        let add_bos = g
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Self {
+            inner: Inner::Bpe(Box::new(bpe)),
+            bos,
+            eos,
+            eot,
+            add_bos,
+            kind: pre,
+        })
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -172,7 +216,9 @@ impl Tokenizer {
             Inner::Bpe(b) => Ok(b.encode(text, special)),
             Inner::Hf(t) => {
                 if special {
-                    t.encode(text, false).map(|e| e.get_ids().to_vec()).map_err(|e| Error::Tokenizer(e.to_string()))
+                    t.encode(text, false)
+                        .map(|e| e.get_ids().to_vec())
+                        .map_err(|e| Error::Tokenizer(e.to_string()))
                 } else {
                     // tokenizers always matches added tokens; break them up so they stay text.
                     let mut safe = String::with_capacity(text.len());
@@ -183,7 +229,9 @@ impl Tokenizer {
                         rest = &rest[i + 2..];
                     }
                     safe.push_str(rest);
-                    t.encode(safe, false).map(|e| e.get_ids().to_vec()).map_err(|e| Error::Tokenizer(e.to_string()))
+                    t.encode(safe, false)
+                        .map(|e| e.get_ids().to_vec())
+                        .map_err(|e| Error::Tokenizer(e.to_string()))
                 }
             }
         }
@@ -193,13 +241,19 @@ impl Tokenizer {
     pub fn token_bytes(&self, id: u32, special: bool) -> Vec<u8> {
         match &self.inner {
             Inner::Bpe(b) => b.token_bytes(id, special),
-            Inner::Hf(t) => t.decode(&[id], !special).map(String::into_bytes).unwrap_or_default(),
+            Inner::Hf(t) => t
+                .decode(&[id], !special)
+                .map(String::into_bytes)
+                .unwrap_or_default(),
         }
     }
 
     /// Decodes ids to text (invalid UTF-8 replaced), skipping control tokens unless `special`.
     pub fn decode(&self, ids: &[u32], special: bool) -> String {
-        let bytes: Vec<u8> = ids.iter().flat_map(|i| self.token_bytes(*i, special)).collect();
+        let bytes: Vec<u8> = ids
+            .iter()
+            .flat_map(|i| self.token_bytes(*i, special))
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
@@ -214,8 +268,13 @@ impl Tokenizer {
     /// Whether a token is a control token (never shown to the user).
     pub fn is_control(&self, id: u32) -> bool {
         match &self.inner {
-            Inner::Bpe(b) => b.types.get(id as usize).is_some_and(|t| *t == token_type::CONTROL),
-            Inner::Hf(t) => t.get_added_vocabulary().is_special_token(&t.id_to_token(id).unwrap_or_default()),
+            Inner::Bpe(b) => b
+                .types
+                .get(id as usize)
+                .is_some_and(|t| *t == token_type::CONTROL),
+            Inner::Hf(t) => t
+                .get_added_vocabulary()
+                .is_special_token(&t.id_to_token(id).unwrap_or_default()),
         }
     }
 
@@ -228,24 +287,40 @@ impl Tokenizer {
 
     /// Loads a standalone `tokenizer.json` (e.g. for embedding models).
     pub fn from_json(path: &Path) -> Result<tokenizers::Tokenizer> {
-        tokenizers::Tokenizer::from_file(path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
+        tokenizers::Tokenizer::from_file(path)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
     }
 }
 
 impl Bpe {
     /// Builds the tokenizer; `merges` are "left right" strings in rank order.
-    pub fn new(tokens: Vec<String>, types: Vec<i32>, merges: &[String], pre: &str) -> std::result::Result<Self, String> {
+    pub fn new(
+        tokens: Vec<String>,
+        types: Vec<i32>,
+        merges: &[String],
+        pre: &str,
+    ) -> std::result::Result<Self, String> {
         let regexes = pre_regexes(pre)
             .ok_or_else(|| format!("pre-tokenizer `{pre}` is not supported"))?
             .into_iter()
             .map(|r| Regex::new(r).map_err(|e| e.to_string()))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let ids: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let ids: HashMap<String, u32> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         let mut merge_map = HashMap::with_capacity(merges.len());
         for (rank, m) in merges.iter().enumerate() {
-            let Some((a, b)) = m.split_once(' ') else { continue };
-            let (Some(&ia), Some(&ib)) = (ids.get(a), ids.get(b)) else { continue };
-            let Some(&im) = ids.get(&format!("{a}{b}")) else { continue };
+            let Some((a, b)) = m.split_once(' ') else {
+                continue;
+            };
+            let (Some(&ia), Some(&ib)) = (ids.get(a), ids.get(b)) else {
+                continue;
+            };
+            let Some(&im) = ids.get(&format!("{a}{b}")) else {
+                continue;
+            };
             merge_map.entry((ia, ib)).or_insert((rank as u32, im));
         }
         let mut specials: Vec<(String, u32, i32)> = tokens
@@ -259,7 +334,11 @@ impl Bpe {
             .collect();
         specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
         let encoder = byte_encoder();
-        let decoder = encoder.iter().enumerate().map(|(b, c)| (*c, b as u8)).collect();
+        let decoder = encoder
+            .iter()
+            .enumerate()
+            .map(|(b, c)| (*c, b as u8))
+            .collect();
         Ok(Self {
             tokens,
             types,
@@ -331,7 +410,9 @@ impl Bpe {
                 let mut last = 0;
                 let mut at = 0;
                 while at < p.len() {
-                    let Ok(Some(m)) = re.find_from_pos(p, at) else { break };
+                    let Ok(Some(m)) = re.find_from_pos(p, at) else {
+                        break;
+                    };
                     if m.start() > last {
                         next.push(&p[last..m.start()]);
                     }
@@ -373,10 +454,10 @@ impl Bpe {
 
     /// Merges by rank with a heap over a linked list: O(n log n) even for a 100k-character word.
     fn bpe(&self, mapped: &str) -> Vec<u32> {
-        if self.ignore_merges {
-            if let Some(&id) = self.ids.get(mapped) {
-                return vec![id];
-            }
+        if self.ignore_merges
+            && let Some(&id) = self.ids.get(mapped)
+        {
+            return vec![id];
         }
         let mut sym: Vec<u32> = Vec::with_capacity(mapped.len());
         for c in mapped.chars() {
@@ -432,8 +513,15 @@ impl Bpe {
     }
 
     fn token_bytes(&self, id: u32, special: bool) -> Vec<u8> {
-        let Some(t) = self.tokens.get(id as usize) else { return Vec::new() };
-        match self.types.get(id as usize).copied().unwrap_or(token_type::NORMAL) {
+        let Some(t) = self.tokens.get(id as usize) else {
+            return Vec::new();
+        };
+        match self
+            .types
+            .get(id as usize)
+            .copied()
+            .unwrap_or(token_type::NORMAL)
+        {
             token_type::CONTROL | token_type::UNKNOWN | token_type::UNUSED => {
                 if special {
                     t.as_bytes().to_vec()
@@ -442,7 +530,10 @@ impl Bpe {
                 }
             }
             token_type::USER_DEFINED => t.as_bytes().to_vec(),
-            _ => t.chars().map(|c| self.decoder.get(&c).copied().unwrap_or(b'?')).collect(),
+            _ => t
+                .chars()
+                .map(|c| self.decoder.get(&c).copied().unwrap_or(b'?'))
+                .collect(),
         }
     }
 }
@@ -495,10 +586,12 @@ pub(crate) mod tests {
         let enc = byte_encoder();
         let mut tokens: Vec<String> = enc.iter().map(|c| c.to_string()).collect();
         let mut types = vec![token_type::NORMAL; 256];
-        let merges: Vec<String> = ["h e", "l l", "he ll", "hell o", "Ġ w", "Ġw o", "r l", "Ġwo rl", "Ġworl d"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let merges: Vec<String> = [
+            "h e", "l l", "he ll", "hell o", "Ġ w", "Ġw o", "r l", "Ġwo rl", "Ġworl d",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         for m in &merges {
             tokens.push(m.replace(' ', ""));
             types.push(token_type::NORMAL);
@@ -531,7 +624,10 @@ pub(crate) mod tests {
         let with = b.encode("<|im_start|>hello", true);
         assert_eq!(with[0], b.ids["<|im_start|>"]);
         let without = b.encode("<|im_start|>hello", false);
-        assert!(!without.contains(&b.ids["<|im_start|>"]), "untrusted text never becomes a control token");
+        assert!(
+            !without.contains(&b.ids["<|im_start|>"]),
+            "untrusted text never becomes a control token"
+        );
     }
 
     #[test]
@@ -539,7 +635,10 @@ pub(crate) mod tests {
         let b = toy_bpe("smollm");
         assert_eq!(b.pre_split("abc 123"), vec!["abc", " ", "1", "2", "3"]);
         let q = toy_bpe("qwen2");
-        assert_eq!(q.pre_split("x=12;\n\n  y"), vec!["x", "=", "1", "2", ";\n\n", " ", " y"]);
+        assert_eq!(
+            q.pre_split("x=12;\n\n  y"),
+            vec!["x", "=", "1", "2", ";\n\n", " ", " y"]
+        );
         let l = toy_bpe("llama3");
         assert_eq!(l.pre_split("12345"), vec!["123", "45"]);
     }
@@ -556,7 +655,14 @@ pub(crate) mod tests {
     #[test]
     fn round_trip_arbitrary_unicode() {
         let b = toy_bpe("qwen2");
-        for s in ["日本語のテキスト", "한국어", "Olá, ação!", "Tiếng Việt", "🦀🚀 emoji", "\u{0}\u{7f}"] {
+        for s in [
+            "日本語のテキスト",
+            "한국어",
+            "Olá, ação!",
+            "Tiếng Việt",
+            "🦀🚀 emoji",
+            "\u{0}\u{7f}",
+        ] {
             let ids = b.encode(s, false);
             let back: Vec<u8> = ids.iter().flat_map(|i| b.token_bytes(*i, false)).collect();
             assert_eq!(back, s.as_bytes());

@@ -22,8 +22,15 @@ const ARCHS: [Arch; 4] = [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3];
 
 /// `PROPTEST_CASES` when set, else `default` (the expensive properties load a model per case).
 fn cases(default: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn parse(bytes: &[u8]) -> spar_llm::Result<Gguf> {
@@ -34,7 +41,9 @@ fn parse(bytes: &[u8]) -> spar_llm::Result<Gguf> {
 fn interpret(g: &Gguf) {
     let _ = Config::from_gguf(g).map(|c| c.params());
     if let Ok(t) = Tokenizer::from_gguf(g) {
-        let ids = t.encode("hello <|im_start|> wörld 123", true).unwrap_or_default();
+        let ids = t
+            .encode("hello <|im_start|> wörld 123", true)
+            .unwrap_or_default();
         let _ = t.decode(&ids, true);
     }
 }
@@ -44,7 +53,13 @@ fn interpret(g: &Gguf) {
 fn load_and_run(dir: &Path, bytes: &[u8]) -> spar_llm::Result<()> {
     let path = dir.join("fuzz.gguf");
     std::fs::write(&path, bytes).unwrap();
-    let llm = match Llm::load(&path, &LoadOptions { max_ctx: 64, ..LoadOptions::default() }) {
+    let llm = match Llm::load(
+        &path,
+        &LoadOptions {
+            max_ctx: 64,
+            ..LoadOptions::default()
+        },
+    ) {
         Ok(l) => Arc::new(l),
         Err(e) => {
             assert_names_file(&e, &path);
@@ -59,12 +74,21 @@ fn load_and_run(dir: &Path, bytes: &[u8]) -> spar_llm::Result<()> {
 
 fn assert_names_file(e: &Error, path: &Path) {
     let msg = e.to_string();
-    assert!(msg.contains(&path.display().to_string()), "the error does not name the file: {msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "the error does not name the file: {msg}"
+    );
 }
 
 /// The data offset of a well-formed file: everything before it is header.
 fn header_len(bytes: &[u8]) -> usize {
-    parse(bytes).unwrap().tensors.iter().map(|t| t.offset).min().unwrap() as usize
+    parse(bytes)
+        .unwrap()
+        .tensors
+        .iter()
+        .map(|t| t.offset)
+        .min()
+        .unwrap() as usize
 }
 
 /// A tiny model of each architecture, parsed back into metadata and tensors.
@@ -119,12 +143,14 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     // Positions are fractions of the header (the interesting part), resolved per file.
     let pos = any::<usize>();
     prop_oneof![
-        (pos.clone(), 0u8..8).prop_map(|(p, b)| Mutation::FlipBit(p, b)),
-        (pos.clone(), any::<u8>()).prop_map(|(p, v)| Mutation::SetByte(p, v)),
-        (pos.clone(), prop::sample::select(INTERESTING_U64.to_vec())).prop_map(|(p, v)| Mutation::SetU32(p, v as u32)),
-        (pos.clone(), prop::sample::select(INTERESTING_U64.to_vec())).prop_map(|(p, v)| Mutation::SetU64(p, v)),
-        pos.clone().prop_map(Mutation::Truncate),
-        (pos.clone(), 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
+        (pos, 0u8..8).prop_map(|(p, b)| Mutation::FlipBit(p, b)),
+        (pos, any::<u8>()).prop_map(|(p, v)| Mutation::SetByte(p, v)),
+        (pos, prop::sample::select(INTERESTING_U64.to_vec()))
+            .prop_map(|(p, v)| Mutation::SetU32(p, v as u32)),
+        (pos, prop::sample::select(INTERESTING_U64.to_vec()))
+            .prop_map(|(p, v)| Mutation::SetU64(p, v)),
+        pos.prop_map(Mutation::Truncate),
+        (pos, 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
         (pos, prop::collection::vec(any::<u8>(), 1..32)).prop_map(|(p, b)| Mutation::Insert(p, b)),
     ]
 }
@@ -174,7 +200,14 @@ fn value() -> impl Strategy<Value = Value> {
         any::<i16>().prop_map(Value::I16),
         prop::sample::select(INTERESTING_U64.to_vec()).prop_map(|v| Value::U32(v as u32)),
         any::<i32>().prop_map(Value::I32),
-        prop_oneof![Just(f32::NAN), Just(f32::INFINITY), Just(-1.0f32), Just(0.0f32), any::<f32>()].prop_map(Value::F32),
+        prop_oneof![
+            Just(f32::NAN),
+            Just(f32::INFINITY),
+            Just(-1.0f32),
+            Just(0.0f32),
+            any::<f32>()
+        ]
+        .prop_map(Value::F32),
         any::<bool>().prop_map(Value::Bool),
         prop_oneof![
             Just(String::new()),
@@ -190,7 +223,9 @@ fn value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::I64),
         any::<f64>().prop_map(Value::F64),
     ];
-    leaf.prop_recursive(2, 64, 16, |inner| prop::collection::vec(inner, 0..16).prop_map(Value::Array))
+    leaf.prop_recursive(2, 64, 16, |inner| {
+        prop::collection::vec(inner, 0..16).prop_map(Value::Array)
+    })
 }
 
 /// Keys every loader reads, so replacements hit code paths rather than ignored keys.
@@ -378,9 +413,14 @@ fn first_key_len_at() -> usize {
 fn load_err(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p: PathBuf = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
-    let err = Llm::load(&p, &LoadOptions::default()).err().unwrap_or_else(|| panic!("{name} loaded"));
+    let err = Llm::load(&p, &LoadOptions::default())
+        .err()
+        .unwrap_or_else(|| panic!("{name} loaded"));
     let msg = err.to_string();
-    assert!(msg.contains(name), "{name}: the error names the file: {msg}");
+    assert!(
+        msg.contains(name),
+        "{name}: the error names the file: {msg}"
+    );
     msg
 }
 
@@ -400,12 +440,23 @@ fn hostile_headers_fail_with_a_clear_error() {
         ("meta-2e32.gguf", 16, 1 << 32, "metadata count"),
     ] {
         let msg = load_err(d, name, &with_u64_at(good.clone(), at, v));
-        assert!(msg.contains(expect) && msg.contains("impossible"), "{name}: {msg}");
+        assert!(
+            msg.contains(expect) && msg.contains("impossible"),
+            "{name}: {msg}"
+        );
     }
     // A string whose length runs past the end of the file (first key's length).
-    let msg = load_err(d, "keylen.gguf", &with_u64_at(good.clone(), first_key_len_at(), good.len() as u64));
+    let msg = load_err(
+        d,
+        "keylen.gguf",
+        &with_u64_at(good.clone(), first_key_len_at(), good.len() as u64),
+    );
     assert!(msg.contains("truncated"), "{msg}");
-    let msg = load_err(d, "keylen-max.gguf", &with_u64_at(good.clone(), first_key_len_at(), u64::MAX));
+    let msg = load_err(
+        d,
+        "keylen-max.gguf",
+        &with_u64_at(good.clone(), first_key_len_at(), u64::MAX),
+    );
     assert!(msg.contains("truncated"), "{msg}");
     // Empty and near-empty files.
     assert!(load_err(d, "empty.gguf", b"").contains("truncated"));
@@ -426,37 +477,168 @@ fn replace(meta: &mut Vec<(String, Value)>, key: &str, v: Value) {
 fn wrong_dtypes_fail_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<(String, Value)>, &mut Vec<TensorData>)>, &str)> = vec![
-        ("blocks-string.gguf", Box::new(|m, _| replace(m, "qwen2.block_count", Value::String("24".into()))), "must be an unsigned integer"),
-        ("blocks-negative.gguf", Box::new(|m, _| replace(m, "qwen2.block_count", Value::I32(-1))), "must be an unsigned integer"),
-        ("blocks-huge.gguf", Box::new(|m, _| replace(m, "qwen2.block_count", Value::U64(u64::MAX))), "implausible model shape"),
-        ("heads-zero.gguf", Box::new(|m, _| replace(m, "qwen2.attention.head_count", Value::U32(0))), "implausible model shape"),
-        ("embd-float.gguf", Box::new(|m, _| replace(m, "qwen2.embedding_length", Value::F32(64.0))), "must be an unsigned integer"),
-        ("tokens-ints.gguf", Box::new(|m, _| replace(m, "tokenizer.ggml.tokens", Value::Array(vec![Value::U32(1); 300]))), "array of strings"),
-        ("tokens-string.gguf", Box::new(|m, _| replace(m, "tokenizer.ggml.tokens", Value::String("a b c".into()))), "array of strings"),
-        ("merges-missing.gguf", Box::new(|m, _| m.retain(|(k, _)| k != "tokenizer.ggml.merges")), "tokenizer.ggml.merges"),
-        ("tokenizer-spm.gguf", Box::new(|m, _| replace(m, "tokenizer.ggml.model", Value::String("llama".into()))), "not supported"),
-        ("pre-unknown.gguf", Box::new(|m, _| replace(m, "tokenizer.ggml.pre", Value::String("klingon".into()))), "pre-tokenizer"),
-        ("types-short.gguf", Box::new(|m, _| replace(m, "tokenizer.ggml.token_type", Value::Array(vec![Value::I32(1); 3]))), "token types"),
-        ("template-broken.gguf", Box::new(|m, _| replace(m, "tokenizer.chat_template", Value::String("{% for m in messages %}".into()))), "chat template"),
-        ("arch-int.gguf", Box::new(|m, _| replace(m, "general.architecture", Value::U32(7))), "general.architecture"),
-        ("align-zero.gguf", Box::new(|m, _| replace(m, "general.alignment", Value::U32(0))), "alignment"),
-        ("align-three.gguf", Box::new(|m, _| replace(m, "general.alignment", Value::U32(3))), "alignment"),
-        ("tensor-q8k.gguf", Box::new(|_, t| t.iter_mut().find(|x| x.name == "blk.0.attn_q.weight").unwrap().ty = GgmlType::Q8K), ""),
-        ("tensor-f32-as-q4k.gguf", Box::new(|_, t| t.iter_mut().find(|x| x.name == "output_norm.weight").unwrap().ty = GgmlType::Q4K), "block size"),
-        ("tensor-shape.gguf", Box::new(|_, t| t.iter_mut().find(|x| x.name == "blk.1.ffn_down.weight").unwrap().dims = vec![64, 32]), "blk.1.ffn_down.weight"),
+    let cases: Vec<(
+        &str,
+        Box<dyn Fn(&mut Vec<(String, Value)>, &mut Vec<TensorData>)>,
+        &str,
+    )> = vec![
+        (
+            "blocks-string.gguf",
+            Box::new(|m, _| replace(m, "qwen2.block_count", Value::String("24".into()))),
+            "must be an unsigned integer",
+        ),
+        (
+            "blocks-negative.gguf",
+            Box::new(|m, _| replace(m, "qwen2.block_count", Value::I32(-1))),
+            "must be an unsigned integer",
+        ),
+        (
+            "blocks-huge.gguf",
+            Box::new(|m, _| replace(m, "qwen2.block_count", Value::U64(u64::MAX))),
+            "implausible model shape",
+        ),
+        (
+            "heads-zero.gguf",
+            Box::new(|m, _| replace(m, "qwen2.attention.head_count", Value::U32(0))),
+            "implausible model shape",
+        ),
+        (
+            "embd-float.gguf",
+            Box::new(|m, _| replace(m, "qwen2.embedding_length", Value::F32(64.0))),
+            "must be an unsigned integer",
+        ),
+        (
+            "tokens-ints.gguf",
+            Box::new(|m, _| {
+                replace(
+                    m,
+                    "tokenizer.ggml.tokens",
+                    Value::Array(vec![Value::U32(1); 300]),
+                )
+            }),
+            "array of strings",
+        ),
+        (
+            "tokens-string.gguf",
+            Box::new(|m, _| replace(m, "tokenizer.ggml.tokens", Value::String("a b c".into()))),
+            "array of strings",
+        ),
+        (
+            "merges-missing.gguf",
+            Box::new(|m, _| m.retain(|(k, _)| k != "tokenizer.ggml.merges")),
+            "tokenizer.ggml.merges",
+        ),
+        (
+            "tokenizer-spm.gguf",
+            Box::new(|m, _| replace(m, "tokenizer.ggml.model", Value::String("llama".into()))),
+            "not supported",
+        ),
+        (
+            "pre-unknown.gguf",
+            Box::new(|m, _| replace(m, "tokenizer.ggml.pre", Value::String("klingon".into()))),
+            "pre-tokenizer",
+        ),
+        (
+            "types-short.gguf",
+            Box::new(|m, _| {
+                replace(
+                    m,
+                    "tokenizer.ggml.token_type",
+                    Value::Array(vec![Value::I32(1); 3]),
+                )
+            }),
+            "token types",
+        ),
+        (
+            "template-broken.gguf",
+            Box::new(|m, _| {
+                replace(
+                    m,
+                    "tokenizer.chat_template",
+                    Value::String("{% for m in messages %}".into()),
+                )
+            }),
+            "chat template",
+        ),
+        (
+            "arch-int.gguf",
+            Box::new(|m, _| replace(m, "general.architecture", Value::U32(7))),
+            "general.architecture",
+        ),
+        (
+            "align-zero.gguf",
+            Box::new(|m, _| replace(m, "general.alignment", Value::U32(0))),
+            "alignment",
+        ),
+        (
+            "align-three.gguf",
+            Box::new(|m, _| replace(m, "general.alignment", Value::U32(3))),
+            "alignment",
+        ),
+        (
+            "tensor-q8k.gguf",
+            Box::new(|_, t| {
+                t.iter_mut()
+                    .find(|x| x.name == "blk.0.attn_q.weight")
+                    .unwrap()
+                    .ty = GgmlType::Q8K
+            }),
+            "",
+        ),
+        (
+            "tensor-f32-as-q4k.gguf",
+            Box::new(|_, t| {
+                t.iter_mut()
+                    .find(|x| x.name == "output_norm.weight")
+                    .unwrap()
+                    .ty = GgmlType::Q4K
+            }),
+            "block size",
+        ),
+        (
+            "tensor-shape.gguf",
+            Box::new(|_, t| {
+                t.iter_mut()
+                    .find(|x| x.name == "blk.1.ffn_down.weight")
+                    .unwrap()
+                    .dims = vec![64, 32]
+            }),
+            "blk.1.ffn_down.weight",
+        ),
         // regression: a 1-D `token_embd.weight` in a file without a vocabulary indexed dims[1]
         // (model.rs, Config::from_gguf) and panicked.
-        ("tensor-1d-embd.gguf", Box::new(|m, t| {
-            m.retain(|(k, _)| k != "tokenizer.ggml.tokens");
-            t.iter_mut().find(|x| x.name == "token_embd.weight").unwrap().dims = vec![64];
-        }), "tokenizer.ggml.tokens"),
-        ("tensor-missing.gguf", Box::new(|_, t| t.retain(|x| x.name != "blk.1.attn_norm.weight")), "blk.1.attn_norm.weight` is missing"),
-        ("tensor-twice.gguf", Box::new(|_, t| {
-            let n = t.iter().position(|x| x.name == "blk.1.attn_norm.weight").unwrap();
-            t[n].name = "blk.0.attn_norm.weight".into();
-        }), "appears twice"),
-        ("tensor-huge-dims.gguf", Box::new(|_, t| t[0].dims = vec![u64::MAX / 2, 4]), ""),
+        (
+            "tensor-1d-embd.gguf",
+            Box::new(|m, t| {
+                m.retain(|(k, _)| k != "tokenizer.ggml.tokens");
+                t.iter_mut()
+                    .find(|x| x.name == "token_embd.weight")
+                    .unwrap()
+                    .dims = vec![64];
+            }),
+            "tokenizer.ggml.tokens",
+        ),
+        (
+            "tensor-missing.gguf",
+            Box::new(|_, t| t.retain(|x| x.name != "blk.1.attn_norm.weight")),
+            "blk.1.attn_norm.weight` is missing",
+        ),
+        (
+            "tensor-twice.gguf",
+            Box::new(|_, t| {
+                let n = t
+                    .iter()
+                    .position(|x| x.name == "blk.1.attn_norm.weight")
+                    .unwrap();
+                t[n].name = "blk.0.attn_norm.weight".into();
+            }),
+            "appears twice",
+        ),
+        (
+            "tensor-huge-dims.gguf",
+            Box::new(|_, t| t[0].dims = vec![u64::MAX / 2, 4]),
+            "",
+        ),
     ];
     for (name, edit, expect) in cases {
         let (mut meta, mut tensors) = parts(Arch::Qwen2);
@@ -468,8 +650,14 @@ fn wrong_dtypes_fail_with_a_clear_error() {
             Err(e) => e,
         };
         let msg = err.to_string();
-        assert!(msg.contains(&p.display().to_string()), "{name}: the error names the file: {msg}");
-        assert!(msg.contains(expect), "{name}: expected `{expect}` in: {msg}");
+        assert!(
+            msg.contains(&p.display().to_string()),
+            "{name}: the error names the file: {msg}"
+        );
+        assert!(
+            msg.contains(expect),
+            "{name}: expected `{expect}` in: {msg}"
+        );
     }
 }
 
@@ -515,13 +703,28 @@ fn raw_hostile_values_fail_with_a_clear_error() {
         b.extend([0u8; 64]);
         b
     };
-    assert!(parse(&nested(8, 1)).unwrap_err().to_string().contains("deeper"));
-    assert!(parse(&nested(0, 1 << 60)).unwrap_err().to_string().contains("length of array"));
+    assert!(
+        parse(&nested(8, 1))
+            .unwrap_err()
+            .to_string()
+            .contains("deeper")
+    );
+    assert!(
+        parse(&nested(0, 1 << 60))
+            .unwrap_err()
+            .to_string()
+            .contains("length of array")
+    );
 
     // Invalid UTF-8 in a key, and a bool that is neither 0 nor 1.
     let mut bad_key = g.clone();
     bad_key[32] = 0xff;
-    assert!(parse(&bad_key).unwrap_err().to_string().contains("not valid UTF-8"));
+    assert!(
+        parse(&bad_key)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid UTF-8")
+    );
     let mut b = b"GGUF".to_vec();
     b.extend(3u32.to_le_bytes());
     b.extend(0u64.to_le_bytes());
@@ -550,19 +753,52 @@ fn raw_hostile_values_fail_with_a_clear_error() {
         b.extend([0u8; 128]);
         b
     };
-    assert!(parse(&tensor(&[32], 0, u64::MAX)).unwrap_err().to_string().contains("past the end"));
-    assert!(parse(&tensor(&[1 << 32, 1 << 32, 1 << 32], 0, 0)).unwrap_err().to_string().contains("overflow"));
-    assert!(parse(&tensor(&[32], 99, 0)).unwrap_err().to_string().contains("unsupported type id 99"));
-    assert!(parse(&tensor(&[], 0, 0)).unwrap_err().to_string().contains("dimensions"));
-    assert!(parse(&tensor(&[1, 1, 1, 1, 1], 0, 0)).unwrap_err().to_string().contains("dimensions"));
-    assert!(parse(&tensor(&[33], 8, 0)).unwrap_err().to_string().contains("block size"));
+    assert!(
+        parse(&tensor(&[32], 0, u64::MAX))
+            .unwrap_err()
+            .to_string()
+            .contains("past the end")
+    );
+    assert!(
+        parse(&tensor(&[1 << 32, 1 << 32, 1 << 32], 0, 0))
+            .unwrap_err()
+            .to_string()
+            .contains("overflow")
+    );
+    assert!(
+        parse(&tensor(&[32], 99, 0))
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported type id 99")
+    );
+    assert!(
+        parse(&tensor(&[], 0, 0))
+            .unwrap_err()
+            .to_string()
+            .contains("dimensions")
+    );
+    assert!(
+        parse(&tensor(&[1, 1, 1, 1, 1], 0, 0))
+            .unwrap_err()
+            .to_string()
+            .contains("dimensions")
+    );
+    assert!(
+        parse(&tensor(&[33], 8, 0))
+            .unwrap_err()
+            .to_string()
+            .contains("block size")
+    );
 }
 
 #[test]
 fn a_directory_or_a_missing_file_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let e = Llm::load(dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(e.to_string().contains(&dir.path().display().to_string()), "{e}");
+    assert!(
+        e.to_string().contains(&dir.path().display().to_string()),
+        "{e}"
+    );
     let missing = dir.path().join("nope.gguf");
     let e = Llm::load(&missing, &LoadOptions::default()).unwrap_err();
     assert!(e.to_string().contains("nope.gguf"), "{e}");
@@ -589,9 +825,17 @@ fn hostile_chat_templates_are_bounded() {
         let t0 = std::time::Instant::now();
         let t = ChatTemplate::new(Some(src), String::new(), String::new()).unwrap();
         let r = t.render(&[Message::user("hello ".repeat(100))], true);
-        assert!(t0.elapsed().as_secs() < 20, "{src}: took {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "{src}: took {:?}",
+            t0.elapsed()
+        );
         if let Ok(text) = r {
-            assert!(text.len() < 512 << 20, "{src}: rendered {} bytes", text.len());
+            assert!(
+                text.len() < 512 << 20,
+                "{src}: rendered {} bytes",
+                text.len()
+            );
         }
     }
 }

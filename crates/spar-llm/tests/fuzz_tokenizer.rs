@@ -12,16 +12,39 @@ use spar_llm::gguf::{Gguf, Value};
 use spar_llm::testing::toy_vocab;
 use spar_llm::tokenizer::{StreamDecoder, Tokenizer};
 
-const PRES: [&str; 8] = ["default", "gpt2", "smollm", "llama3", "llama-bpe", "qwen2", "", "no-such-pre"];
+const PRES: [&str; 8] = [
+    "default",
+    "gpt2",
+    "smollm",
+    "llama3",
+    "llama-bpe",
+    "qwen2",
+    "",
+    "no-such-pre",
+];
 
 fn cases(default: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn header(meta: Vec<(&str, Value)>) -> Gguf {
-    let metadata: BTreeMap<String, Value> = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    Gguf { path: PathBuf::from("fuzz.gguf"), version: 3, metadata, tensors: Vec::new(), file_len: 0 }
+    let metadata: BTreeMap<String, Value> =
+        meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    Gguf {
+        path: PathBuf::from("fuzz.gguf"),
+        version: 3,
+        metadata,
+        tensors: Vec::new(),
+        file_len: 0,
+    }
 }
 
 fn strings(v: &[String]) -> Value {
@@ -189,30 +212,72 @@ fn missing_or_mistyped_tokenizer_metadata_is_an_error() {
         vec![
             ("tokenizer.ggml.model", Value::String("gpt2".into())),
             ("tokenizer.ggml.tokens", strings(&tokens)),
-            ("tokenizer.ggml.token_type", Value::Array(types.iter().map(|t| Value::I32(*t)).collect())),
+            (
+                "tokenizer.ggml.token_type",
+                Value::Array(types.iter().map(|t| Value::I32(*t)).collect()),
+            ),
             ("tokenizer.ggml.merges", strings(&merges)),
         ]
     };
     let cases: Vec<(&str, Vec<(&str, Value)>, &str)> = vec![
-        ("no model", base().into_iter().filter(|(k, _)| *k != "tokenizer.ggml.model").collect(), "not supported"),
-        ("no tokens", base().into_iter().filter(|(k, _)| *k != "tokenizer.ggml.tokens").collect(), "tokenizer.ggml.tokens"),
-        ("no merges", base().into_iter().filter(|(k, _)| *k != "tokenizer.ggml.merges").collect(), "tokenizer.ggml.merges"),
+        (
+            "no model",
+            base()
+                .into_iter()
+                .filter(|(k, _)| *k != "tokenizer.ggml.model")
+                .collect(),
+            "not supported",
+        ),
+        (
+            "no tokens",
+            base()
+                .into_iter()
+                .filter(|(k, _)| *k != "tokenizer.ggml.tokens")
+                .collect(),
+            "tokenizer.ggml.tokens",
+        ),
+        (
+            "no merges",
+            base()
+                .into_iter()
+                .filter(|(k, _)| *k != "tokenizer.ggml.merges")
+                .collect(),
+            "tokenizer.ggml.merges",
+        ),
         (
             "nested tokens",
-            base().into_iter().map(|(k, v)| if k == "tokenizer.ggml.tokens" { (k, Value::Array(vec![Value::Array(vec![])])) } else { (k, v) }).collect(),
+            base()
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "tokenizer.ggml.tokens" {
+                        (k, Value::Array(vec![Value::Array(vec![])]))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
             "array of strings",
         ),
         (
             "types are strings",
             base()
                 .into_iter()
-                .map(|(k, v)| if k == "tokenizer.ggml.token_type" { (k, Value::Array(vec![Value::String("x".into()); 3])) } else { (k, v) })
+                .map(|(k, v)| {
+                    if k == "tokenizer.ggml.token_type" {
+                        (k, Value::Array(vec![Value::String("x".into()); 3]))
+                    } else {
+                        (k, v)
+                    }
+                })
                 .collect(),
             "token types",
         ),
     ];
     for (name, meta, expect) in cases {
-        let err = Tokenizer::from_gguf(&header(meta)).map(|_| ()).unwrap_err().to_string();
+        let err = Tokenizer::from_gguf(&header(meta))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expect), "{name}: {err}");
         assert!(err.contains("fuzz.gguf"), "{name}: names the file: {err}");
     }
@@ -225,7 +290,10 @@ fn a_huge_vocabulary_of_one_long_word_stays_fast() {
     let g = header(vec![
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.tokens", strings(&tokens)),
-        ("tokenizer.ggml.token_type", Value::Array(types.iter().map(|t| Value::I32(*t)).collect())),
+        (
+            "tokenizer.ggml.token_type",
+            Value::Array(types.iter().map(|t| Value::I32(*t)).collect()),
+        ),
         ("tokenizer.ggml.merges", strings(&merges)),
     ]);
     let t = Tokenizer::from_gguf(&g).unwrap();

@@ -42,7 +42,10 @@ fn model(id: &str) -> Option<PathBuf> {
     let found = reg.installed(id);
     if found.is_none() {
         if std::env::var("SPAR_REQUIRE_MODELS").is_ok_and(|v| v == "1") {
-            panic!("model `{id}` is required (SPAR_REQUIRE_MODELS=1) but not in {}", models_dir().display());
+            panic!(
+                "model `{id}` is required (SPAR_REQUIRE_MODELS=1) but not in {}",
+                models_dir().display()
+            );
         }
         eprintln!("skipping: model `{id}` is not downloaded (spar models fetch {id})");
     }
@@ -50,7 +53,9 @@ fn model(id: &str) -> Option<PathBuf> {
 }
 
 fn fixture(name: &str) -> Fixture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -58,27 +63,60 @@ fn check(id: &str, fixture_file: &str) {
     let Some(path) = model(id) else { return };
     let f = fixture(fixture_file);
     let reg = Registry::load(&models_dir()).unwrap();
-    assert_eq!(reg.get(id).unwrap().sha256, f.model_sha256, "fixture made from the registry's file");
-    let llm = Arc::new(Llm::load(&path, &LoadOptions { threads: 1, ..LoadOptions::default() }).unwrap());
+    assert_eq!(
+        reg.get(id).unwrap().sha256,
+        f.model_sha256,
+        "fixture made from the registry's file"
+    );
+    let llm = Arc::new(
+        Llm::load(
+            &path,
+            &LoadOptions {
+                threads: 1,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap(),
+    );
     assert_eq!(llm.tokenizer.bos, Some(f.bos_id));
     assert_eq!(llm.tokenizer.eos, Some(f.eos_id));
     let mut failures = Vec::new();
     for c in &f.tokens {
         let ids = llm.tokenizer.encode(&c.text, c.special).unwrap();
         if ids != c.ids {
-            failures.push(format!("{}: ours {:?}\n   llama.cpp {:?}", c.name, ids, c.ids));
+            failures.push(format!(
+                "{}: ours {:?}\n   llama.cpp {:?}",
+                c.name, ids, c.ids
+            ));
         }
         if !c.special {
-            assert_eq!(llm.tokenizer.decode(&ids, false), c.text, "{} round trip", c.name);
+            assert_eq!(
+                llm.tokenizer.decode(&ids, false),
+                c.text,
+                "{} round trip",
+                c.name
+            );
         }
     }
-    assert!(failures.is_empty(), "{id}: token ids differ from llama.cpp:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{id}: token ids differ from llama.cpp:\n{}",
+        failures.join("\n")
+    );
     let prompt = llm.tokenizer.encode(&f.greedy.prompt, true).unwrap();
     assert_eq!(prompt, f.greedy.prompt_ids);
     let mut s = llm.new_session();
-    let params = Params { ignore_eos: true, ..Params::greedy(f.greedy.ids.len()) };
-    let g = s.generate(&prompt, &params, &mut NoSink, &Cancel::new()).unwrap();
-    assert_eq!(g.tokens, f.greedy.ids, "{id}: first greedy tokens equal llama.cpp's");
+    let params = Params {
+        ignore_eos: true,
+        ..Params::greedy(f.greedy.ids.len())
+    };
+    let g = s
+        .generate(&prompt, &params, &mut NoSink, &Cancel::new())
+        .unwrap();
+    assert_eq!(
+        g.tokens, f.greedy.ids,
+        "{id}: first greedy tokens equal llama.cpp's"
+    );
 }
 
 #[test]
@@ -93,14 +131,35 @@ fn qwen_0_5b_matches_llama_cpp() {
 
 #[test]
 fn smollm2_golden_chat_reply() {
-    let Some(path) = model("smollm2-135m") else { return };
-    let llm = Arc::new(Llm::load(&path, &LoadOptions { threads: 1, ..LoadOptions::default() }).unwrap());
+    let Some(path) = model("smollm2-135m") else {
+        return;
+    };
+    let llm = Arc::new(
+        Llm::load(
+            &path,
+            &LoadOptions {
+                threads: 1,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap(),
+    );
     let mut s = llm.new_session();
     let g = s
-        .chat(&[spar_llm::Message::user("What is a hash map? Answer in one sentence.")], &Params::greedy(20), &mut NoSink, &Cancel::new())
+        .chat(
+            &[spar_llm::Message::user(
+                "What is a hash map? Answer in one sentence.",
+            )],
+            &Params::greedy(20),
+            &mut NoSink,
+            &Cancel::new(),
+        )
         .unwrap();
     // regression: spar's pinned greedy output on this model with its own chat template and
     // default system prompt (checked by hand to be fluent). Kernel changes that alter numerics
     // show up here first.
-    assert_eq!(g.text, "A hash map is a data structure used in programming to store and retrieve data in a way that is");
+    assert_eq!(
+        g.text,
+        "A hash map is a data structure used in programming to store and retrieve data in a way that is"
+    );
 }

@@ -17,7 +17,9 @@ pub fn bank_ui(s: &mut AppState, ui: &mut Ui) {
         return;
     };
     ui.horizontal_wrapped(|ui| {
-        let search = egui::TextEdit::singleline(&mut s.bank_view.query).hint_text("🔍 Search: e.g. retries and double charges").desired_width(320.0);
+        let search = egui::TextEdit::singleline(&mut s.bank_view.query)
+            .hint_text("🔍 Search: e.g. retries and double charges")
+            .desired_width(320.0);
         ui.add(search);
         let f = &mut s.bank_view.filters;
         option_combo(ui, "Kind", &mut f.kind, Kind::ALL, Kind::title);
@@ -32,27 +34,55 @@ pub fn bank_ui(s: &mut AppState, ui: &mut Ui) {
     // Searching the in-memory index takes well under a millisecond.
     s.search_bank();
     let n = s.bank_view.results.len();
-    muted(ui, if s.bank_view.query.trim().is_empty() { format!("{n} question(s)") } else { format!("{n} match(es), best first") });
+    muted(
+        ui,
+        if s.bank_view.query.trim().is_empty() {
+            format!("{n} question(s)")
+        } else {
+            if n >= crate::state::SEARCH_LIMIT {
+                format!("the best {n} matches")
+            } else {
+                format!("{n} match(es), best first")
+            }
+        },
+    );
     if let Some(e) = &s.bank_view.error {
         ui.label(RichText::new(e).color(style::BAD));
     }
     ui.add_space(4.0);
-    egui::Panel::left("bank-results").resizable(true).default_size(360.0).min_size(240.0).show(ui, |ui| {
-        egui::ScrollArea::vertical().auto_shrink([false; 2]).show(ui, |ui| {
-            for id in s.bank_view.results.clone() {
-                let Some(q) = bank.get(&id) else { continue };
-                let selected = s.bank_view.selected.as_deref() == Some(id.as_str());
-                let r = ui.add(
-                    egui::Button::selectable(selected, RichText::new(&q.title).strong())
-                        .right_text(RichText::new(q.kind.title()).small().weak())
-                        .min_size(egui::vec2(ui.available_width(), 26.0)),
-                );
-                if r.clicked() {
-                    s.push(Command::SelectQuestion(id.clone()));
-                }
-            }
+    egui::Panel::left("bank-results")
+        .resizable(true)
+        .default_size(360.0)
+        .min_size(240.0)
+        .show(ui, |ui| {
+            // One line per question, so only the visible rows are laid out.
+            let row_height = ui.spacing().interact_size.y.max(26.0);
+            let n = s.bank_view.results.len();
+            egui::ScrollArea::vertical()
+                .auto_shrink([false; 2])
+                .show_rows(ui, row_height, n, |ui, rows| {
+                    for i in rows {
+                        let Some(q) = s.bank_view.results.get(i).and_then(|id| bank.get(id)) else {
+                            continue;
+                        };
+                        let selected = s.bank_view.selected.as_deref() == Some(q.id.as_str());
+                        let r = ui
+                            .add(
+                                egui::Button::selectable(
+                                    selected,
+                                    RichText::new(&q.title).strong(),
+                                )
+                                .truncate()
+                                .right_text(RichText::new(q.kind.title()).small().weak())
+                                .min_size(egui::vec2(ui.available_width(), row_height)),
+                            )
+                            .on_hover_text(&q.title);
+                        if r.clicked() {
+                            s.push(Command::SelectQuestion(q.id.clone()));
+                        }
+                    }
+                });
         });
-    });
     egui::CentralPanel::no_frame().show(ui, |ui| {
         let q = s.bank_view.selected.as_deref().and_then(|id| bank.get(id));
         match q {
@@ -79,14 +109,22 @@ fn question_ui(ui: &mut Ui, q: &Question) {
         for st in &q.stacks {
             widgets::tag(ui, st.label());
         }
-        ui.label(RichText::new(format!("{} · {} min", q.id, q.time_limit_s() / 60)).small().weak());
+        ui.label(
+            RichText::new(format!("{} · {} min", q.id, q.time_limit_s() / 60))
+                .small()
+                .weak(),
+        );
     });
     ui.add_space(4.0);
     card(ui, |ui| {
         card_title(ui, "Prompt");
         ui.add(egui::Label::new(&q.prompt).selectable(true));
         if !q.topics.is_empty() {
-            ui.label(RichText::new(format!("Topics: {}", q.topics.join(", "))).small().weak());
+            ui.label(
+                RichText::new(format!("Topics: {}", q.topics.join(", ")))
+                    .small()
+                    .weak(),
+            );
         }
     });
     if let Some(sc) = &q.scenario {
@@ -101,9 +139,11 @@ fn question_ui(ui: &mut Ui, q: &Question) {
                     ui.label(RichText::new(format!("› {}", step.finding)).weak());
                 });
             }
-            egui::CollapsingHeader::new("Root cause (spoiler)").id_salt("root-cause").show(ui, |ui| {
-                ui.label(&sc.root_cause);
-            });
+            egui::CollapsingHeader::new("Root cause (spoiler)")
+                .id_salt("root-cause")
+                .show(ui, |ui| {
+                    ui.label(&sc.root_cause);
+                });
         });
     }
     ui.add_space(8.0);
@@ -140,11 +180,15 @@ fn question_ui(ui: &mut Ui, q: &Question) {
     }
     ui.add_space(8.0);
     card(ui, |ui| {
-        egui::CollapsingHeader::new(RichText::new("Reference answer").text_style(style::title()).strong())
-            .id_salt("reference")
-            .default_open(false)
-            .show(ui, |ui| {
-                ui.add(egui::Label::new(&q.reference_answer).selectable(true));
-            });
+        egui::CollapsingHeader::new(
+            RichText::new("Reference answer")
+                .text_style(style::title())
+                .strong(),
+        )
+        .id_salt("reference")
+        .default_open(false)
+        .show(ui, |ui| {
+            ui.add(egui::Label::new(&q.reference_answer).selectable(true));
+        });
     });
 }

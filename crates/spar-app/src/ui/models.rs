@@ -12,21 +12,34 @@ use crate::worker::IMPORT_ID;
 
 pub fn models_ui(s: &mut AppState, ui: &mut Ui) {
     ui.heading("Models");
-    muted(ui, format!("Local GGUF models in {}. Only Download uses the network; practice never does.", s.registry.dir.display()));
+    muted(
+        ui,
+        format!(
+            "Local GGUF models in {}. Only Download uses the network; practice never does.",
+            s.registry.dir.display()
+        ),
+    );
     if let Some(e) = &s.registry_error {
-        ui.label(RichText::new(format!("The model registry could not be read: {e}")).color(style::BAD));
+        ui.label(
+            RichText::new(format!("The model registry could not be read: {e}")).color(style::BAD),
+        );
     }
     ui.add_space(6.0);
-    egui::ScrollArea::vertical().auto_shrink([false; 2]).show(ui, |ui| {
-        active_ui(s, ui);
-        ui.add_space(10.0);
-        registry_ui(s, ui);
-        ui.add_space(10.0);
-        ui.columns(2, |cols| {
-            import_ui(s, &mut cols[0]);
-            runtime_ui(s, &mut cols[1]);
+    egui::ScrollArea::vertical()
+        .auto_shrink([false; 2])
+        .show(ui, |ui| {
+            active_ui(s, ui);
+            ui.add_space(10.0);
+            registry_ui(s, ui);
+            ui.add_space(10.0);
+            widgets::two_columns(ui, |ui, i| {
+                if i == 0 {
+                    import_ui(s, ui)
+                } else {
+                    runtime_ui(s, ui)
+                }
+            });
         });
-    });
 }
 
 fn active_ui(s: &mut AppState, ui: &mut Ui) {
@@ -35,7 +48,11 @@ fn active_ui(s: &mut AppState, ui: &mut Ui) {
         if let Some(id) = &s.model.loading {
             ui.horizontal(|ui| {
                 ui.add(egui::Spinner::new());
-                ui.label(format!("Loading {id} on {} with {} thread(s)…", s.prefs.device, s.threads()));
+                ui.label(format!(
+                    "Loading {id} on {} with {} thread(s)…",
+                    s.prefs.device,
+                    s.threads()
+                ));
             });
         } else if let (Some(id), Some(llm)) = (&s.model.id, &s.model.llm) {
             let i = &llm.info;
@@ -53,7 +70,10 @@ fn active_ui(s: &mut AppState, ui: &mut Ui) {
                     i.context,
                     i.threads,
                     i.chat_template,
-                    s.model.load_seconds.map(|t| format!(" · loaded in {t:.1} s")).unwrap_or_default()
+                    s.model
+                        .load_seconds
+                        .map(|t| format!(" · loaded in {t:.1} s"))
+                        .unwrap_or_default()
                 ),
             );
         } else {
@@ -68,9 +88,21 @@ fn active_ui(s: &mut AppState, ui: &mut Ui) {
 fn fits(entry: &ModelEntry, ram: Option<u64>) -> (&'static str, egui::Color32, String) {
     match ram {
         None => ("?", egui::Color32::GRAY, "Total memory unknown".into()),
-        Some(t) if entry.ram_mb * 10 <= t * 6 => ("✔ fits", style::GOOD, format!("needs {} MB of {} MB", entry.ram_mb, t)),
-        Some(t) if entry.ram_mb <= t => ("tight", style::WARN, format!("needs {} MB of {} MB: close other apps", entry.ram_mb, t)),
-        Some(t) => ("✖ too big", style::BAD, format!("needs {} MB, this machine has {} MB", entry.ram_mb, t)),
+        Some(t) if entry.ram_mb * 10 <= t * 6 => (
+            "✔ fits",
+            style::GOOD,
+            format!("needs {} MB of {} MB", entry.ram_mb, t),
+        ),
+        Some(t) if entry.ram_mb <= t => (
+            "tight",
+            style::WARN,
+            format!("needs {} MB of {} MB: close other apps", entry.ram_mb, t),
+        ),
+        Some(t) => (
+            "✖ too big",
+            style::BAD,
+            format!("needs {} MB, this machine has {} MB", entry.ram_mb, t),
+        ),
     }
 }
 
@@ -78,44 +110,63 @@ fn registry_ui(s: &mut AppState, ui: &mut Ui) {
     card(ui, |ui| {
         card_title(ui, "Available models");
         let ram = s.models.ram_mb;
-        muted(ui, match ram {
-            Some(r) => format!("This machine has {:.1} GB of memory.", r as f64 / 1024.0),
-            None => "This machine's memory is unknown.".into(),
-        });
+        muted(
+            ui,
+            match ram {
+                Some(r) => format!("This machine has {:.1} GB of memory.", r as f64 / 1024.0),
+                None => "This machine's memory is unknown.".into(),
+            },
+        );
         let models = s.registry.models.clone();
-        egui::Grid::new("models").num_columns(6).striped(true).spacing([14.0, 10.0]).show(ui, |ui| {
-            for h in ["Model", "Size", "RAM", "Fits", "Status", ""] {
-                ui.label(RichText::new(h).weak());
-            }
-            ui.end_row();
-            for m in &models {
-                ui.vertical(|ui| {
-                    ui.horizontal(|ui| {
-                        ui.label(RichText::new(&m.name).strong());
-                        if m.id == s.registry.default {
-                            widgets::chip(ui, "recommended", style::ACCENT);
+        egui::Grid::new("models")
+            .num_columns(6)
+            .striped(true)
+            .spacing([14.0, 10.0])
+            .show(ui, |ui| {
+                for h in ["Model", "Size", "RAM", "Fits", "Status", ""] {
+                    ui.label(RichText::new(h).weak());
+                }
+                ui.end_row();
+                for m in &models {
+                    ui.vertical(|ui| {
+                        ui.horizontal(|ui| {
+                            ui.label(RichText::new(&m.name).strong());
+                            if m.id == s.registry.default {
+                                widgets::chip(ui, "recommended", style::ACCENT);
+                            }
+                        });
+                        ui.label(
+                            RichText::new(format!(
+                                "{} · {} · {} · {}",
+                                m.id, m.params, m.quant, m.license
+                            ))
+                            .small()
+                            .weak(),
+                        );
+                        if !m.description.is_empty() {
+                            ui.set_max_width(380.0);
+                            ui.add(egui::Label::new(RichText::new(&m.description).small()).wrap());
                         }
                     });
-                    ui.label(RichText::new(format!("{} · {} · {} · {}", m.id, m.params, m.quant, m.license)).small().weak());
-                    if !m.description.is_empty() {
-                        ui.set_max_width(380.0);
-                        ui.add(egui::Label::new(RichText::new(&m.description).small()).wrap());
-                    }
-                });
-                ui.label(widgets::fmt_bytes(m.size));
-                ui.label(format!("{:.1} GB", m.ram_mb as f64 / 1024.0));
-                let (text, color, why) = fits(m, ram);
-                widgets::chip(ui, text, color).on_hover_text(why);
-                status_ui(s, ui, m);
-                actions_ui(s, ui, m);
-                ui.end_row();
-            }
-        });
+                    ui.label(widgets::fmt_bytes(m.size));
+                    ui.label(format!("{:.1} GB", m.ram_mb as f64 / 1024.0));
+                    let (text, color, why) = fits(m, ram);
+                    widgets::chip(ui, text, color).on_hover_text(why);
+                    status_ui(s, ui, m);
+                    actions_ui(s, ui, m);
+                    ui.end_row();
+                }
+            });
     });
 }
 
 fn status_ui(s: &AppState, ui: &mut Ui, m: &ModelEntry) {
-    let status = s.models.statuses.get(&m.id).cloned().unwrap_or(Status::Missing);
+    let status = s
+        .models
+        .statuses
+        .get(&m.id)
+        .cloned()
+        .unwrap_or(Status::Missing);
     let loaded = s.model.id.as_deref() == Some(m.id.as_str()) && s.model.llm.is_some();
     ui.vertical(|ui| {
         match &status {
@@ -142,7 +193,12 @@ fn status_ui(s: &AppState, ui: &mut Ui, m: &ModelEntry) {
 }
 
 fn actions_ui(s: &mut AppState, ui: &mut Ui, m: &ModelEntry) {
-    let status = s.models.statuses.get(&m.id).cloned().unwrap_or(Status::Missing);
+    let status = s
+        .models
+        .statuses
+        .get(&m.id)
+        .cloned()
+        .unwrap_or(Status::Missing);
     ui.vertical(|ui| {
         if let Some(op) = s.models.ops.get(&m.id) {
             let bar = match op.fraction() {
@@ -151,18 +207,33 @@ fn actions_ui(s: &mut AppState, ui: &mut Ui, m: &ModelEntry) {
             };
             ui.add(bar.desired_width(220.0));
             let bytes = match op.total {
-                Some(t) if t > 1000 => format!(" · {} of {}", widgets::fmt_bytes(op.done), widgets::fmt_bytes(t)),
+                Some(t) if t > 1000 => format!(
+                    " · {} of {}",
+                    widgets::fmt_bytes(op.done),
+                    widgets::fmt_bytes(t)
+                ),
                 _ => String::new(),
             };
             ui.label(RichText::new(format!("{}{bytes}", op.stage)).small().weak());
-            if ui.button(format!("Cancel {}", op.op.label().to_lowercase())).clicked() {
+            if ui
+                .button(format!("Cancel {}", op.op.label().to_lowercase()))
+                .clicked()
+            {
                 s.push(Command::CancelModelOp(m.id.clone()));
             }
             return;
         }
         ui.horizontal(|ui| match status {
             Status::Missing => {
-                if ui.add(primary("⬇ Download")).on_hover_text(format!("{} from {}", widgets::fmt_bytes(m.size), sources(m))).clicked() {
+                if ui
+                    .add(primary("⬇ Download"))
+                    .on_hover_text(format!(
+                        "{} from {}",
+                        widgets::fmt_bytes(m.size),
+                        sources(m)
+                    ))
+                    .clicked()
+                {
                     s.push(Command::Fetch(m.id.clone()));
                 }
             }
@@ -175,13 +246,22 @@ fn actions_ui(s: &mut AppState, ui: &mut Ui, m: &ModelEntry) {
                 }
             }
             Status::Present | Status::Verified => {
-                let active = s.model.id.as_deref() == Some(m.id.as_str()) || s.model.loading.as_deref() == Some(m.id.as_str());
+                let active = s.model.id.as_deref() == Some(m.id.as_str())
+                    || s.model.loading.as_deref() == Some(m.id.as_str());
                 if active {
                     ui.add_enabled(false, egui::Button::new("Active"));
-                } else if ui.add(primary("Use")).on_hover_text("Load it as the interviewer (in the background)").clicked() {
+                } else if ui
+                    .add(primary("Use"))
+                    .on_hover_text("Load it as the interviewer (in the background)")
+                    .clicked()
+                {
                     s.push(Command::Activate(m.id.clone()));
                 }
-                if ui.button("Verify").on_hover_text("Re-hash the file against its pinned sha256").clicked() {
+                if ui
+                    .button("Verify")
+                    .on_hover_text("Re-hash the file against its pinned sha256")
+                    .clicked()
+                {
                     s.push(Command::Verify(m.id.clone()));
                 }
                 if ui.button("🗑 Delete").clicked() {
@@ -193,20 +273,35 @@ fn actions_ui(s: &mut AppState, ui: &mut Ui, m: &ModelEntry) {
 }
 
 fn sources(m: &ModelEntry) -> String {
-    m.sources.iter().map(|x| x.describe()).collect::<Vec<_>>().join(", then ")
+    m.sources
+        .iter()
+        .map(|x| x.describe())
+        .collect::<Vec<_>>()
+        .join(", then ")
 }
 
 fn import_ui(s: &mut AppState, ui: &mut Ui) {
     card(ui, |ui| {
         card_title(ui, "Import a local GGUF");
-        muted(ui, "A file you already have: it is checked, hashed and copied into the models folder.");
+        muted(
+            ui,
+            "A file you already have: it is checked, hashed and copied into the models folder.",
+        );
         let busy = s.models.ops.contains_key(IMPORT_ID);
         ui.horizontal(|ui| {
             ui.add_enabled(
                 !busy,
-                egui::TextEdit::singleline(&mut s.models.import_path).hint_text("/path/to/model.gguf").desired_width(ui.available_width() - 90.0),
+                egui::TextEdit::singleline(&mut s.models.import_path)
+                    .hint_text("/path/to/model.gguf")
+                    .desired_width(ui.available_width() - 90.0),
             );
-            if ui.add_enabled(!busy && !s.models.import_path.trim().is_empty(), egui::Button::new("Import")).clicked() {
+            if ui
+                .add_enabled(
+                    !busy && !s.models.import_path.trim().is_empty(),
+                    egui::Button::new("Import"),
+                )
+                .clicked()
+            {
                 s.push(Command::Import);
             }
         });
@@ -231,26 +326,44 @@ fn import_ui(s: &mut AppState, ui: &mut Ui) {
 fn runtime_ui(s: &mut AppState, ui: &mut Ui) {
     card(ui, |ui| {
         card_title(ui, "Runtime");
-        let max_threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(8).max(s.launch_threads);
-        egui::Grid::new("runtime").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
-            ui.label("Device");
-            egui::ComboBox::from_id_salt("device").selected_text(s.prefs.device.clone()).show_ui(ui, |ui| {
-                for d in ["cpu", "cuda", "metal"] {
-                    ui.selectable_value(&mut s.prefs.device, d.to_string(), d);
+        let max_threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(8)
+            .max(s.launch_threads);
+        egui::Grid::new("runtime")
+            .num_columns(2)
+            .spacing([12.0, 8.0])
+            .show(ui, |ui| {
+                ui.label("Device");
+                egui::ComboBox::from_id_salt("device")
+                    .selected_text(s.prefs.device.clone())
+                    .show_ui(ui, |ui| {
+                        for d in ["cpu", "cuda", "metal"] {
+                            ui.selectable_value(&mut s.prefs.device, d.to_string(), d);
+                        }
+                    });
+                ui.end_row();
+                ui.label("CPU threads");
+                let mut t = s.threads();
+                if ui
+                    .add(egui::Slider::new(&mut t, 1..=max_threads).text("threads"))
+                    .changed()
+                {
+                    s.prefs.threads = t;
                 }
+                ui.end_row();
             });
-            ui.end_row();
-            ui.label("CPU threads");
-            let mut t = s.threads();
-            if ui.add(egui::Slider::new(&mut t, 1..=max_threads).text("threads")).changed() {
-                s.prefs.threads = t;
-            }
-            ui.end_row();
-        });
-        muted(ui, "CUDA and Metal need a build with `--features cuda` / `metal`.");
+        muted(
+            ui,
+            "CUDA and Metal need a build with `--features cuda` / `metal`.",
+        );
         let wanted = (s.prefs.device.clone(), s.threads());
         let pending = s.model.runtime.as_ref().is_some_and(|r| *r != wanted);
-        let label = if pending { "Apply & reload" } else { "Reload model" };
+        let label = if pending {
+            "Apply & reload"
+        } else {
+            "Reload model"
+        };
         let can = s.model.loading.is_none() && s.wanted_model().is_some();
         if ui.add_enabled(can, egui::Button::new(label)).clicked() {
             s.push(Command::ReloadModel);

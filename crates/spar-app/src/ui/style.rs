@@ -18,12 +18,24 @@ pub fn title() -> TextStyle {
 pub fn apply(ctx: &egui::Context, size: f32) {
     ctx.all_styles_mut(|style| {
         style.text_styles = [
-            (TextStyle::Heading, FontId::new(size * 1.55, FontFamily::Proportional)),
+            (
+                TextStyle::Heading,
+                FontId::new(size * 1.55, FontFamily::Proportional),
+            ),
             (title(), FontId::new(size * 1.2, FontFamily::Proportional)),
             (TextStyle::Body, FontId::new(size, FontFamily::Proportional)),
-            (TextStyle::Monospace, FontId::new(size * 0.92, FontFamily::Monospace)),
-            (TextStyle::Button, FontId::new(size, FontFamily::Proportional)),
-            (TextStyle::Small, FontId::new(size * 0.8, FontFamily::Proportional)),
+            (
+                TextStyle::Monospace,
+                FontId::new(size * 0.92, FontFamily::Monospace),
+            ),
+            (
+                TextStyle::Button,
+                FontId::new(size, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Small,
+                FontId::new(size * 0.8, FontFamily::Proportional),
+            ),
         ]
         .into();
         style.spacing.item_spacing = egui::vec2(8.0, 7.0);
@@ -35,7 +47,13 @@ pub fn apply(ctx: &egui::Context, size: f32) {
 
 fn tune(v: &mut Visuals) {
     let r = CornerRadius::same(6);
-    for w in [&mut v.widgets.noninteractive, &mut v.widgets.inactive, &mut v.widgets.hovered, &mut v.widgets.active, &mut v.widgets.open] {
+    for w in [
+        &mut v.widgets.noninteractive,
+        &mut v.widgets.inactive,
+        &mut v.widgets.hovered,
+        &mut v.widgets.active,
+        &mut v.widgets.open,
+    ] {
         w.corner_radius = r;
     }
     v.window_corner_radius = CornerRadius::same(10);
@@ -56,12 +74,20 @@ fn tune(v: &mut Visuals) {
 
 /// Card background: a step lighter (dark) or white (light) than the panel.
 pub fn card_fill(v: &Visuals) -> Color32 {
-    if v.dark_mode { Color32::from_rgb(0x25, 0x28, 0x30) } else { Color32::WHITE }
+    if v.dark_mode {
+        Color32::from_rgb(0x25, 0x28, 0x30)
+    } else {
+        Color32::WHITE
+    }
 }
 
 /// The navigation bar's background.
 pub fn nav_fill(v: &Visuals) -> Color32 {
-    if v.dark_mode { Color32::from_rgb(0x15, 0x17, 0x1b) } else { Color32::from_rgb(0xe9, 0xeb, 0xef) }
+    if v.dark_mode {
+        Color32::from_rgb(0x15, 0x17, 0x1b)
+    } else {
+        Color32::from_rgb(0xe9, 0xeb, 0xef)
+    }
 }
 
 /// A colour for a 1–5 score.

@@ -29,41 +29,81 @@ pub fn muted(ui: &mut Ui, text: impl Into<String>) -> egui::Response {
     ui.label(RichText::new(text.into()).weak())
 }
 
-/// A small coloured tag.
+/// A small coloured tag (never wraps, never stretches).
 pub fn chip(ui: &mut Ui, text: &str, color: Color32) -> egui::Response {
-    egui::Frame::new()
-        .fill(color.gamma_multiply(0.22))
-        .corner_radius(CornerRadius::same(8))
-        .inner_margin(Margin::symmetric(7, 2))
-        .show(ui, |ui| ui.label(RichText::new(text).color(color).small().strong()))
-        .inner
+    let label = egui::Label::new(RichText::new(text).color(color).small().strong()).extend();
+    framed(ui, color.gamma_multiply(0.22), egui::Stroke::NONE, label)
 }
 
 /// A neutral tag.
 pub fn tag(ui: &mut Ui, text: &str) -> egui::Response {
     let c = ui.visuals().text_color();
-    egui::Frame::new()
-        .fill(ui.visuals().faint_bg_color)
-        .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
-        .corner_radius(CornerRadius::same(8))
-        .inner_margin(Margin::symmetric(7, 2))
-        .show(ui, |ui| ui.label(RichText::new(text).color(c).small()))
-        .inner
+    let stroke = ui.visuals().widgets.noninteractive.bg_stroke;
+    let label = egui::Label::new(RichText::new(text).color(c).small()).extend();
+    framed(ui, ui.visuals().faint_bg_color, stroke, label)
+}
+
+fn framed(ui: &mut Ui, fill: Color32, stroke: egui::Stroke, label: egui::Label) -> egui::Response {
+    // A horizontal scope keeps the frame at its content's height inside grid cells.
+    ui.horizontal(|ui| {
+        egui::Frame::new()
+            .fill(fill)
+            .stroke(stroke)
+            .corner_radius(CornerRadius::same(8))
+            .inner_margin(Margin::symmetric(7, 2))
+            .show(ui, |ui| ui.add(label))
+            .inner
+    })
+    .inner
+}
+
+/// A horizontal bar filled to `fraction`, with `text` after it.
+pub fn meter(ui: &mut Ui, fraction: f32, color: Color32, text: &str) {
+    ui.horizontal(|ui| {
+        let h = ui.text_style_height(&egui::TextStyle::Small) * 0.7;
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(120.0, h), egui::Sense::hover());
+        let r = CornerRadius::same((h / 2.0) as u8);
+        ui.painter()
+            .rect_filled(rect, r, ui.visuals().extreme_bg_color);
+        let fill = rect.with_max_x(rect.min.x + rect.width() * fraction.clamp(0.0, 1.0));
+        if fill.width() > 0.5 {
+            ui.painter().rect_filled(fill, r, color);
+        }
+        ui.label(RichText::new(text).small().weak());
+    });
+}
+
+/// Two side-by-side columns laid out top-down and unjustified; `add` gets each column's `Ui`
+/// and its index.
+pub fn two_columns(ui: &mut Ui, mut add: impl FnMut(&mut Ui, usize)) {
+    ui.columns(2, |cols| {
+        for (i, col) in cols.iter_mut().enumerate() {
+            col.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| add(ui, i));
+        }
+    });
+}
+
+/// "1 try", "3 tries".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A small filled circle (status light).
 pub fn dot(ui: &mut Ui, color: Color32) {
     let size = ui.text_style_height(&egui::TextStyle::Small);
     let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
-    ui.painter().circle_filled(rect.center(), size * 0.32, color);
+    ui.painter()
+        .circle_filled(rect.center(), size * 0.32, color);
 }
 
 /// A big round score.
 pub fn score_badge(ui: &mut Ui, score: u8, size: f32) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
     let c = style::score_color(score);
-    ui.painter().circle_filled(rect.center(), size / 2.0, c.gamma_multiply(0.25));
-    ui.painter().circle_stroke(rect.center(), size / 2.0 - 1.0, egui::Stroke::new(2.0, c));
+    ui.painter()
+        .circle_filled(rect.center(), size / 2.0, c.gamma_multiply(0.25));
+    ui.painter()
+        .circle_stroke(rect.center(), size / 2.0 - 1.0, egui::Stroke::new(2.0, c));
     ui.painter().text(
         rect.center(),
         egui::Align2::CENTER_CENTER,
@@ -105,11 +145,17 @@ pub fn option_combo<T: Copy + PartialEq>(
 ) -> bool {
     let before = *value;
     let shown = value.map(&name).unwrap_or("Any");
-    egui::ComboBox::from_label(label).selected_text(shown).show_ui(ui, |ui| {
-        ui.selectable_value(value, None, "Any");
-        for t in all {
-            ui.selectable_value(value, Some(*t), name(*t));
-        }
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        let r = egui::ComboBox::from_id_salt(label)
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(value, None, "Any");
+                for t in all {
+                    ui.selectable_value(value, Some(*t), name(*t));
+                }
+            });
+        r.response.labelled_by(l.id);
     });
     before != *value
 }
@@ -141,7 +187,11 @@ pub fn fmt_date(ms: u64) -> String {
     let days = (secs / 86_400) as i64;
     let (y, m, d) = civil_from_days(days);
     let rem = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 /// `2025-03-07` from milliseconds since the epoch.

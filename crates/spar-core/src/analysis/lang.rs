@@ -29,18 +29,20 @@ impl Lang {
 
 const VI_MARKS: &str = "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ";
 const PT_WORDS: &[&str] = &[
-    "não", "que", "para", "com", "uma", "um", "os", "as", "é", "em", "eu", "você", "mas", "mais", "isso", "como",
-    "por", "dos", "das", "no", "na", "ao", "se", "foi", "seria", "também", "então", "quando", "muito", "porque", "e",
-    "o", "da", "ele", "ela", "está", "são", "só", "faria", "vamos", "primeiro", "depois",
+    "não", "que", "para", "com", "uma", "um", "os", "as", "é", "em", "eu", "você", "mas", "mais",
+    "isso", "como", "por", "dos", "das", "no", "na", "ao", "se", "foi", "seria", "também", "então",
+    "quando", "muito", "porque", "e", "o", "da", "ele", "ela", "está", "são", "só", "faria",
+    "vamos", "primeiro", "depois",
 ];
 const EN_WORDS: &[&str] = &[
-    "the", "and", "to", "of", "a", "in", "is", "it", "that", "for", "with", "on", "we", "i", "be", "this", "as",
-    "would", "are", "then", "if", "not", "or", "at", "by",
+    "the", "and", "to", "of", "a", "in", "is", "it", "that", "for", "with", "on", "we", "i", "be",
+    "this", "as", "would", "are", "then", "if", "not", "or", "at", "by",
 ];
 
 /// Detects the main language of `text` (English when unsure).
 pub fn detect(text: &str) -> Lang {
-    let (mut kana, mut hangul, mut han, mut letters, mut vi) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut kana, mut hangul, mut han, mut letters, mut vi) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     for c in text.chars() {
         let u = c as u32;
         match u {
@@ -70,8 +72,14 @@ pub fn detect(text: &str) -> Lang {
         return Lang::Vi;
     }
     let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).collect();
-    let marks = ["ção", "ções", "ã", "õ", "ç"].iter().filter(|m| lower.contains(*m)).count();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let marks = ["ção", "ções", "ã", "õ", "ç"]
+        .iter()
+        .filter(|m| lower.contains(*m))
+        .count();
     let pt = words.iter().filter(|w| PT_WORDS.contains(w)).count() + 2 * marks;
     let en = words.iter().filter(|w| EN_WORDS.contains(w)).count();
     if pt >= 3 && pt > en {
@@ -86,12 +94,30 @@ mod tests {
 
     #[test]
     fn detects_languages() {
-        assert_eq!(detect("I would add a cache in front of the database."), Lang::En);
-        assert_eq!(detect("まずキャッシュを追加して、データベースの負荷を下げます。"), Lang::Ja);
-        assert_eq!(detect("먼저 캐시를 추가해서 데이터베이스 부하를 줄이겠습니다."), Lang::Ko);
+        assert_eq!(
+            detect("I would add a cache in front of the database."),
+            Lang::En
+        );
+        assert_eq!(
+            detect("まずキャッシュを追加して、データベースの負荷を下げます。"),
+            Lang::Ja
+        );
+        assert_eq!(
+            detect("먼저 캐시를 추가해서 데이터베이스 부하를 줄이겠습니다."),
+            Lang::Ko
+        );
         assert_eq!(detect("首先我会增加缓存来降低数据库的负载。"), Lang::Zh);
-        assert_eq!(detect("Eu adicionaria um cache na frente do banco de dados para reduzir a carga."), Lang::Pt);
-        assert_eq!(detect("Tôi sẽ thêm bộ nhớ đệm trước cơ sở dữ liệu để giảm tải."), Lang::Vi);
-        assert_eq!(detect("Redis — the time we used café-style caching"), Lang::En);
+        assert_eq!(
+            detect("Eu adicionaria um cache na frente do banco de dados para reduzir a carga."),
+            Lang::Pt
+        );
+        assert_eq!(
+            detect("Tôi sẽ thêm bộ nhớ đệm trước cơ sở dữ liệu để giảm tải."),
+            Lang::Vi
+        );
+        assert_eq!(
+            detect("Redis — the time we used café-style caching"),
+            Lang::En
+        );
     }
 }

@@ -65,11 +65,19 @@ pub fn words(text: &str) -> Vec<Token> {
         if is_word_char(c) {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
-            out.push(Token { word: text[s..i].to_lowercase(), span: s..i, translated: false });
+            out.push(Token {
+                word: text[s..i].to_lowercase(),
+                span: s..i,
+                translated: false,
+            });
         }
     }
     if let Some(s) = start {
-        out.push(Token { word: text[s..].to_lowercase(), span: s..text.len(), translated: false });
+        out.push(Token {
+            word: text[s..].to_lowercase(),
+            span: s..text.len(),
+            translated: false,
+        });
     }
     out
 }
@@ -79,11 +87,18 @@ impl Text {
         let clean = clean(raw);
         let mut tokens = words(&clean);
         let lower = clean.to_lowercase();
-        let latin = matches!(super::lang::detect(&clean), super::lang::Lang::Pt | super::lang::Lang::Vi);
+        let latin = matches!(
+            super::lang::detect(&clean),
+            super::lang::Lang::Pt | super::lang::Lang::Vi
+        );
         if lower.len() == clean.len() {
             for (span, english) in glossary::find(&lower, latin) {
                 for w in english.split_whitespace() {
-                    tokens.push(Token { word: w.to_string(), span: span.clone(), translated: true });
+                    tokens.push(Token {
+                        word: w.to_string(),
+                        span: span.clone(),
+                        translated: true,
+                    });
                 }
             }
             tokens.sort_by_key(|t| (t.span.start, t.translated));
@@ -145,7 +160,10 @@ impl Pattern {
             }
         }
         let anchored = ws.iter().any(|w| !matches!(w, PatWord::Any));
-        (anchored && !matches!(ws.first(), Some(PatWord::Any))).then_some(Self { words: ws, source: alias })
+        (anchored && !matches!(ws.first(), Some(PatWord::Any))).then_some(Self {
+            words: ws,
+            source: alias,
+        })
     }
 
     /// Whether this is a single short exact word (risky to match inside longer words in CJK).
@@ -208,17 +226,38 @@ fn word_matches(p: &PatWord, w: &str) -> bool {
     }
 }
 
-/// Splits cleaned text into sentences with byte spans (on `.?!。？！` followed by space or end,
-/// and on line breaks).
+/// Splits cleaned text into sentences with byte spans: on `.?!。？！` followed by space or end,
+/// on blank lines, and on line breaks that start a list item. Other line breaks are wrapped
+/// prose and do not end a sentence.
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
-    let bytes: Vec<(usize, char)> = text.char_indices().collect();
-    for (k, &(i, c)) in bytes.iter().enumerate() {
-        let next = bytes.get(k + 1).map(|x| x.1);
-        let end_punct = matches!(c, '.' | '?' | '!') && next.is_none_or(|n| n.is_whitespace() || n == '"' || n == ')');
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let starts_item = |k: usize| {
+        let rest: String = chars[k..]
+            .iter()
+            .map(|c| c.1)
+            .skip_while(|c| *c == ' ' || *c == '\t')
+            .take(3)
+            .collect();
+        let mut it = rest.chars();
+        match it.next() {
+            Some('-' | '*' | '•' | '·' | '>' | '\n') => true,
+            Some(c) if c.is_ascii_digit() => {
+                matches!(it.next(), Some('.' | ')')) || matches!(it.next(), Some('.' | ')'))
+            }
+            Some(c) => {
+                !c.is_alphanumeric() && !c.is_whitespace() && c != '(' && c != '"' && c != '\''
+            }
+            None => true,
+        }
+    };
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        let next = chars.get(k + 1).map(|x| x.1);
+        let end_punct = matches!(c, '.' | '?' | '!')
+            && next.is_none_or(|n| n.is_whitespace() || n == '"' || n == ')');
         let cjk_end = matches!(c, '。' | '？' | '！');
-        let newline = c == '\n';
+        let newline = c == '\n' && starts_item(k + 1);
         if end_punct || cjk_end || newline {
             let end = i + c.len_utf8();
             if text[start..end].trim().chars().any(char::is_alphanumeric) {
@@ -290,7 +329,23 @@ mod tests {
     fn sentence_spans() {
         let s = "First one. Second? Third!\nFourth without end";
         let spans: Vec<&str> = sentences(s).into_iter().map(|r| &s[r]).collect();
-        assert_eq!(spans, vec!["First one.", "Second?", "Third!", "Fourth without end"]);
+        assert_eq!(
+            spans,
+            vec!["First one.", "Second?", "Third!", "Fourth without end"]
+        );
+        // Wrapped lines stay one sentence; list items and paragraphs split.
+        let s =
+            "Reads go through a\nRedis cache under\n10 ms at p99.\n- one\n- two\n\nNext paragraph";
+        let spans: Vec<&str> = sentences(s).into_iter().map(|r| &s[r]).collect();
+        assert_eq!(
+            spans,
+            vec![
+                "Reads go through a\nRedis cache under\n10 ms at p99.",
+                "- one",
+                "- two",
+                "Next paragraph"
+            ]
+        );
         let s = "e.g. 3.5 ms is fine. Next";
         assert_eq!(sentences(s).len(), 3);
     }

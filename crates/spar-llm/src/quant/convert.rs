@@ -20,16 +20,56 @@ impl Runtime {
         let first = parts.first()?;
         Some(match first {
             Runtime::Q4(_) => Runtime::Q4(
-                parts.iter().map(|p| if let Runtime::Q4(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+                parts
+                    .iter()
+                    .map(|p| {
+                        if let Runtime::Q4(b) = p {
+                            Some(b.as_slice())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<Option<Vec<_>>>()?
+                    .concat(),
             ),
             Runtime::Q5(_) => Runtime::Q5(
-                parts.iter().map(|p| if let Runtime::Q5(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+                parts
+                    .iter()
+                    .map(|p| {
+                        if let Runtime::Q5(b) = p {
+                            Some(b.as_slice())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<Option<Vec<_>>>()?
+                    .concat(),
             ),
             Runtime::Q6(_) => Runtime::Q6(
-                parts.iter().map(|p| if let Runtime::Q6(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+                parts
+                    .iter()
+                    .map(|p| {
+                        if let Runtime::Q6(b) = p {
+                            Some(b.as_slice())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<Option<Vec<_>>>()?
+                    .concat(),
             ),
             Runtime::Q8(_) => Runtime::Q8(
-                parts.iter().map(|p| if let Runtime::Q8(b) = p { Some(b.as_slice()) } else { None }).collect::<Option<Vec<_>>>()?.concat(),
+                parts
+                    .iter()
+                    .map(|p| {
+                        if let Runtime::Q8(b) = p {
+                            Some(b.as_slice())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<Option<Vec<_>>>()?
+                    .concat(),
             ),
         })
     }
@@ -51,7 +91,10 @@ fn h16(b: &[u8], at: usize) -> f16 {
 
 /// Whether the loader can read tensors of this type.
 pub fn supported(ty: GgmlType) -> bool {
-    !matches!(ty, GgmlType::Q2K | GgmlType::Q3K | GgmlType::Q8_1 | GgmlType::Q8K)
+    !matches!(
+        ty,
+        GgmlType::Q2K | GgmlType::Q3K | GgmlType::Q8_1 | GgmlType::Q8K
+    )
 }
 
 /// The 6-bit scale and min of sub-block `j` of a K-quant super-block.
@@ -59,7 +102,10 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
     if j < 4 {
         (q[j] & 63, q[j + 4] & 63)
     } else {
-        ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
+        (
+            (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4),
+            (q[j + 4] >> 4) | ((q[j] >> 6) << 4),
+        )
     }
 }
 
@@ -94,7 +140,11 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) {
             GgmlType::Q5_0 | GgmlType::Q5_1 => {
                 let q5 = q5_values(ty, blk);
                 let d = h(blk, 0);
-                let (m, off) = if ty == GgmlType::Q5_0 { (-16.0 * d, 0.0) } else { (h(blk, 2), 0.0) };
+                let (m, off) = if ty == GgmlType::Q5_0 {
+                    (-16.0 * d, 0.0)
+                } else {
+                    (h(blk, 2), 0.0)
+                };
                 for j in 0..32 {
                     y[j] = d * (q5[j] as f32 - off) + m;
                 }
@@ -223,7 +273,7 @@ fn pack_q4(q: &[u8; 32], d: f16, m: f16) -> BlockQ4 {
 /// Converts a `rows × cols` weight matrix of GGML type `ty` into a runtime format.
 /// `cols` must be a multiple of 32 (every quantised type guarantees it).
 pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runtime, ConvertStats) {
-    assert!(cols % QK == 0 && supported(ty));
+    assert!(cols.is_multiple_of(QK) && supported(ty));
     let n_blocks = rows * cols / QK;
     let bb = ty.block_bytes();
     match ty {
@@ -234,7 +284,11 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
                 .map(|b| {
                     let mut qs = [0u8; 16];
                     qs.copy_from_slice(&b[4..20]);
-                    BlockQ4 { d: h16(b, 0), m: h16(b, 2), qs }
+                    BlockQ4 {
+                        d: h16(b, 0),
+                        m: h16(b, 2),
+                        qs,
+                    }
                 })
                 .collect();
             (Runtime::Q4(blocks), ConvertStats { exact: true })
@@ -247,7 +301,11 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
                     let d = h16(b, 0);
                     let mut qs = [0u8; 16];
                     qs.copy_from_slice(&b[2..18]);
-                    BlockQ4 { d, m: f16::from_f32(-8.0 * d.to_f32()), qs }
+                    BlockQ4 {
+                        d,
+                        m: f16::from_f32(-8.0 * d.to_f32()),
+                        qs,
+                    }
                 })
                 .collect();
             (Runtime::Q4(blocks), ConvertStats { exact: true })
@@ -271,7 +329,11 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
                     for (o, v) in qs.iter_mut().zip(&b[2..34]) {
                         *o = (*v as i8 as i16 + 128) as u8;
                     }
-                    BlockQ8 { d, m: f16::from_f32(-128.0 * d.to_f32()), qs }
+                    BlockQ8 {
+                        d,
+                        m: f16::from_f32(-128.0 * d.to_f32()),
+                        qs,
+                    }
                 })
                 .collect();
             (Runtime::Q8(blocks), ConvertStats { exact: true })
@@ -282,7 +344,11 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
                 .take(n_blocks)
                 .map(|b| {
                     let d = h16(b, 0);
-                    let m = if ty == GgmlType::Q5_0 { f16::from_f32(-16.0 * d.to_f32()) } else { h16(b, 2) };
+                    let m = if ty == GgmlType::Q5_0 {
+                        f16::from_f32(-16.0 * d.to_f32())
+                    } else {
+                        h16(b, 2)
+                    };
                     BlockQ5::from_values(&q5_values(ty, b), d, m)
                 })
                 .collect();
@@ -292,7 +358,11 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
             let mut blocks = Vec::with_capacity(n_blocks);
             for b in bytes.chunks_exact(bb).take(n_blocks / 8) {
                 for (d, m, q) in k_subblocks(ty, b) {
-                    blocks.push(BlockQ5::from_values(&q, f16::from_f32(d), f16::from_f32(-m)));
+                    blocks.push(BlockQ5::from_values(
+                        &q,
+                        f16::from_f32(d),
+                        f16::from_f32(-m),
+                    ));
                 }
             }
             (Runtime::Q5(blocks), ConvertStats { exact: true })
@@ -304,7 +374,13 @@ pub fn to_runtime(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> (Runt
                 for j in 0..8 {
                     let mut qq = [0u8; 32];
                     qq.copy_from_slice(&q[32 * j..32 * j + 32]);
-                    blocks.push(BlockQ6 { d: [f16::from_f32(scales[2 * j]), f16::from_f32(scales[2 * j + 1])], q: qq });
+                    blocks.push(BlockQ6 {
+                        d: [
+                            f16::from_f32(scales[2 * j]),
+                            f16::from_f32(scales[2 * j + 1]),
+                        ],
+                        q: qq,
+                    });
                 }
             }
             (Runtime::Q6(blocks), ConvertStats { exact: true })
@@ -338,7 +414,9 @@ pub(crate) mod tests {
 
     /// Deterministic pseudo-random bytes.
     pub(crate) fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
                 s ^= s << 13;
@@ -352,7 +430,9 @@ pub(crate) mod tests {
     /// Random blocks with sane f16 scales (random bits would make NaNs).
     pub(crate) fn random_blocks(ty: GgmlType, n_blocks: usize, seed: u64) -> Vec<u8> {
         let mut b = noise(n_blocks * ty.block_bytes(), seed);
-        let scale = |b: &mut [u8], at: usize, v: f32| b[at..at + 2].copy_from_slice(&f16::from_f32(v).to_le_bytes());
+        let scale = |b: &mut [u8], at: usize, v: f32| {
+            b[at..at + 2].copy_from_slice(&f16::from_f32(v).to_le_bytes())
+        };
         for (i, blk) in b.chunks_exact_mut(ty.block_bytes()).enumerate() {
             let v = 0.01 + (i % 7) as f32 * 0.003;
             match ty {
@@ -417,9 +497,16 @@ pub(crate) mod tests {
             let (rt, stats) = to_runtime(ty, &bytes, rows, cols);
             let got = runtime_dequant(&rt);
             let amax = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let tol = if stats.exact { amax * 2e-3 } else { amax / 100.0 };
+            let tol = if stats.exact {
+                amax * 2e-3
+            } else {
+                amax / 100.0
+            };
             for (i, (a, b)) in reference.iter().zip(&got).enumerate() {
-                assert!((a - b).abs() <= tol, "{ty} element {i}: {a} vs {b} (tol {tol})");
+                assert!(
+                    (a - b).abs() <= tol,
+                    "{ty} element {i}: {a} vs {b} (tol {tol})"
+                );
             }
         }
     }

@@ -26,8 +26,16 @@ impl QWeight {
             Runtime::Q6(b) => b.len(),
             Runtime::Q8(b) => b.len(),
         };
-        assert_eq!(blocks * QK, rows * cols, "weight data does not match its shape");
-        Self { rows, cols, tiles: pack(&data, rows, cols) }
+        assert_eq!(
+            blocks * QK,
+            rows * cols,
+            "weight data does not match its shape"
+        );
+        Self {
+            rows,
+            cols,
+            tiles: pack(&data, rows, cols),
+        }
     }
 
     pub fn size_in_bytes(&self) -> usize {
@@ -54,7 +62,11 @@ impl QWeight {
         }
         let n_tiles = self.rows.div_ceil(TILE);
         let work = m * self.rows * self.cols;
-        let threads = if work < PAR_MIN_WORK { 1 } else { threads.clamp(1, n_tiles) };
+        let threads = if work < PAR_MIN_WORK {
+            1
+        } else {
+            threads.clamp(1, n_tiles)
+        };
         let y_ptr = y.as_mut_ptr() as usize;
         let (tiles, act, rows) = (&self.tiles, act.as_slice(), self.rows);
         if threads == 1 {
@@ -72,7 +84,9 @@ impl QWeight {
                 std::thread::Builder::new()
                     .name(format!("spar-matmul-{t}"))
                     // SAFETY: each thread writes only the columns of its own tiles.
-                    .spawn_scoped(s, move || unsafe { tiles.gemm(act, m, nb, rows, lo..hi, y_ptr as *mut f32) })
+                    .spawn_scoped(s, move || unsafe {
+                        tiles.gemm(act, m, nb, rows, lo..hi, y_ptr as *mut f32)
+                    })
                     .expect("spawn matmul worker");
             }
             // SAFETY: as above, tiles 0..chunk belong to this thread.
@@ -92,7 +106,11 @@ impl CustomOp1 for QMatMulOp<'_> {
         "spar-qmatmul"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let CpuStorage::F32(data) = storage else {
             candle_core::bail!("spar-qmatmul expects f32 input");
         };
@@ -102,7 +120,10 @@ impl CustomOp1 for QMatMulOp<'_> {
         let dims = layout.shape().dims();
         let k = *dims.last().unwrap_or(&0);
         if k != self.w.cols {
-            candle_core::bail!("spar-qmatmul: input has {k} columns, weight expects {}", self.w.cols);
+            candle_core::bail!(
+                "spar-qmatmul: input has {k} columns, weight expects {}",
+                self.w.cols
+            );
         }
         let x = &data[start..end];
         let m = x.len() / k.max(1);
@@ -122,7 +143,14 @@ mod tests {
 
     #[test]
     fn matmul_matches_f32_reference_with_threads() {
-        for ty in [GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q6K, GgmlType::F16] {
+        for ty in [
+            GgmlType::Q4_1,
+            GgmlType::Q5_0,
+            GgmlType::Q8_0,
+            GgmlType::Q4K,
+            GgmlType::Q6K,
+            GgmlType::F16,
+        ] {
             let (rows, cols) = (200, 1024);
             let bytes = random_blocks(ty, rows * cols / ty.block_elems(), 9);
             let mut wf = vec![0f32; rows * cols];
@@ -136,10 +164,16 @@ mod tests {
                     w.matmul(&x, m, &mut y, threads);
                     for r in 0..m {
                         for c in 0..rows {
-                            let want: f32 = (0..cols).map(|j| x[r * cols + j] * wf[c * cols + j]).sum();
-                            let scale: f32 = (0..cols).map(|j| (x[r * cols + j] * wf[c * cols + j]).abs()).sum();
+                            let want: f32 =
+                                (0..cols).map(|j| x[r * cols + j] * wf[c * cols + j]).sum();
+                            let scale: f32 = (0..cols)
+                                .map(|j| (x[r * cols + j] * wf[c * cols + j]).abs())
+                                .sum();
                             let got = y[r * rows + c];
-                            assert!((want - got).abs() <= 0.02 * scale.max(1e-3), "{ty} m={m} t={threads} [{r},{c}] {want} vs {got}");
+                            assert!(
+                                (want - got).abs() <= 0.02 * scale.max(1e-3),
+                                "{ty} m={m} t={threads} [{r},{c}] {want} vs {got}"
+                            );
                         }
                     }
                 }

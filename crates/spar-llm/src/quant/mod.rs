@@ -114,7 +114,12 @@ pub struct BlockA {
 }
 
 impl BlockA {
-    pub const ZERO: BlockA = BlockA { d: 0.0, s: 0.0, sh: [0.0; 2], qs: [0; 32] };
+    pub const ZERO: BlockA = BlockA {
+        d: 0.0,
+        s: 0.0,
+        sh: [0.0; 2],
+        qs: [0; 32],
+    };
 }
 
 /// Quantises one activation row (`x.len()` a multiple of 32) into `out`.
@@ -161,7 +166,11 @@ impl BlockQ8 {
 
     /// 8-bit affine quantisation of 32 floats.
     pub fn quantize(x: &[f32]) -> Self {
-        let (lo, hi) = x.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+        let (lo, hi) = x
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
         let m = f16::from_f32(lo);
         let mf = m.to_f32();
         let range = (hi - mf).max(0.0);
@@ -190,7 +199,9 @@ mod tests {
 
     #[test]
     fn activation_quantisation_is_close() {
-        let x: Vec<f32> = (0..64).map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.173).collect();
+        let x: Vec<f32> = (0..64)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.173)
+            .collect();
         let mut a = vec![BlockA::ZERO; 2];
         quantize_row_a(&x, &mut a);
         for (i, v) in x.iter().enumerate() {
@@ -204,7 +215,9 @@ mod tests {
 
     #[test]
     fn q8_affine_round_trip() {
-        let x: Vec<f32> = (0..32).map(|i| (i as f32 * 0.7).sin() * 3.0 + 1.0).collect();
+        let x: Vec<f32> = (0..32)
+            .map(|i| (i as f32 * 0.7).sin() * 3.0 + 1.0)
+            .collect();
         let b = BlockQ8::quantize(&x);
         let mut y = [0f32; 32];
         b.dequantize(&mut y);

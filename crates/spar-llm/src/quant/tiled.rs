@@ -14,10 +14,10 @@
 
 use half::f16;
 
+use super::BlockQ6;
 use super::convert::Runtime;
 use super::kernels::{Isa, isa};
 use super::{BlockA, QK};
-use super::BlockQ6;
 
 /// Output rows per tile.
 pub const TILE: usize = 16;
@@ -159,7 +159,14 @@ pub fn pack(rt: &Runtime, rows: usize, cols: usize) -> TileData {
     let n_tiles = rows.div_ceil(TILE);
     match rt {
         Runtime::Q4(blocks) => {
-            let mut out = vec![TileQ4 { qs: [0; 256], d: [f16::ZERO; TILE], m: [f16::ZERO; TILE] }; n_tiles * nb];
+            let mut out = vec![
+                TileQ4 {
+                    qs: [0; 256],
+                    d: [f16::ZERO; TILE],
+                    m: [f16::ZERO; TILE]
+                };
+                n_tiles * nb
+            ];
             for r in 0..rows {
                 for b in 0..nb {
                     let src = &blocks[r * nb + b];
@@ -167,7 +174,13 @@ pub fn pack(rt: &Runtime, rows: usize, cols: usize) -> TileData {
                     let rr = r % TILE;
                     t.d[rr] = src.d;
                     t.m[rr] = src.m;
-                    let q = |k: usize| if k < 16 { src.qs[k] & 15 } else { src.qs[k - 16] >> 4 };
+                    let q = |k: usize| {
+                        if k < 16 {
+                            src.qs[k] & 15
+                        } else {
+                            src.qs[k - 16] >> 4
+                        }
+                    };
                     for g in 0..4 {
                         for j in 0..4 {
                             t.qs[g * 64 + rr * 4 + j] = q(8 * g + j) | (q(8 * g + 4 + j) << 4);
@@ -179,7 +192,12 @@ pub fn pack(rt: &Runtime, rows: usize, cols: usize) -> TileData {
         }
         Runtime::Q5(blocks) => {
             let mut out = vec![
-                TileQ5 { qs: [0; 256], hi: [0; 8], d: [f16::ZERO; TILE], m: [f16::ZERO; TILE] };
+                TileQ5 {
+                    qs: [0; 256],
+                    hi: [0; 8],
+                    d: [f16::ZERO; TILE],
+                    m: [f16::ZERO; TILE]
+                };
                 n_tiles * nb
             ];
             for r in 0..rows {
@@ -203,7 +221,14 @@ pub fn pack(rt: &Runtime, rows: usize, cols: usize) -> TileData {
             TileData::Q5(out)
         }
         Runtime::Q6(blocks) => {
-            let mut out = vec![TileQ6 { qs: [0; 256], hi: [0; 16], d: [[f16::ZERO; TILE]; 2] }; n_tiles * nb];
+            let mut out = vec![
+                TileQ6 {
+                    qs: [0; 256],
+                    hi: [0; 16],
+                    d: [[f16::ZERO; TILE]; 2]
+                };
+                n_tiles * nb
+            ];
             for r in 0..rows {
                 for b in 0..nb {
                     let src: &BlockQ6 = &blocks[r * nb + b];
@@ -227,7 +252,14 @@ pub fn pack(rt: &Runtime, rows: usize, cols: usize) -> TileData {
             TileData::Q6(out)
         }
         Runtime::Q8(blocks) => {
-            let mut out = vec![TileQ8 { qs: [0; 512], d: [f16::ZERO; TILE], m: [f16::ZERO; TILE] }; n_tiles * nb];
+            let mut out = vec![
+                TileQ8 {
+                    qs: [0; 512],
+                    d: [f16::ZERO; TILE],
+                    m: [f16::ZERO; TILE]
+                };
+                n_tiles * nb
+            ];
             for r in 0..rows {
                 for b in 0..nb {
                     let src = &blocks[r * nb + b];
@@ -291,7 +323,15 @@ impl TileData {
     /// # Safety
     /// `y` must point to `m * rows` writable floats, and no other thread may write the columns
     /// of the tiles in `tiles`.
-    pub unsafe fn gemm(&self, act: &[BlockA], m: usize, nb: usize, rows: usize, tiles: std::ops::Range<usize>, y: *mut f32) {
+    pub unsafe fn gemm(
+        &self,
+        act: &[BlockA],
+        m: usize,
+        nb: usize,
+        rows: usize,
+        tiles: std::ops::Range<usize>,
+        y: *mut f32,
+    ) {
         let isa = isa();
         unsafe {
             match self {
@@ -380,19 +420,31 @@ mod x86 {
     /// The 4 activation bytes at `off`, in every 32-bit lane.
     #[inline(always)]
     unsafe fn bcast4_512(a: &BlockA, off: usize) -> __m512i {
-        unsafe { _mm512_set1_epi32(std::ptr::read_unaligned(a.qs.as_ptr().add(off) as *const i32)) }
+        unsafe {
+            _mm512_set1_epi32(std::ptr::read_unaligned(
+                a.qs.as_ptr().add(off) as *const i32
+            ))
+        }
     }
 
     #[inline(always)]
     unsafe fn bcast4_256(a: &BlockA, off: usize) -> __m256i {
-        unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(a.qs.as_ptr().add(off) as *const i32)) }
+        unsafe {
+            _mm256_set1_epi32(std::ptr::read_unaligned(
+                a.qs.as_ptr().add(off) as *const i32
+            ))
+        }
     }
 
     /// Applies one block's integer sums: acc += isum·d·da + m·sa.
     #[inline(always)]
     unsafe fn finish_512(acc: __m512, isum: __m512i, d: __m512, m: __m512, a: &BlockA) -> __m512 {
         unsafe {
-            let acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc);
+            let acc = _mm512_fmadd_ps(
+                _mm512_cvtepi32_ps(isum),
+                _mm512_mul_ps(d, _mm512_set1_ps(a.d)),
+                acc,
+            );
             _mm512_fmadd_ps(m, _mm512_set1_ps(a.s), acc)
         }
     }
@@ -431,14 +483,16 @@ mod x86 {
                         if i < mt {
                             let a = acts[i].get_unchecked(b);
                             isum_e[i] = _mm512_dpbusd_epi32(isum_e[i], we, bcast4_512(a, 8 * g));
-                            isum_o[i] = _mm512_dpbusd_epi32(isum_o[i], wo, bcast4_512(a, 8 * g + 4));
+                            isum_o[i] =
+                                _mm512_dpbusd_epi32(isum_o[i], wo, bcast4_512(a, 8 * g + 4));
                         }
                     }
                 }
                 for i in 0..4 {
                     if i < mt {
                         let a = acts[i].get_unchecked(b);
-                        acc[i] = finish_512(acc[i], _mm512_add_epi32(isum_e[i], isum_o[i]), d, m, a);
+                        acc[i] =
+                            finish_512(acc[i], _mm512_add_epi32(isum_e[i], isum_o[i]), d, m, a);
                     }
                 }
             }
@@ -453,37 +507,78 @@ mod x86 {
         unsafe {
             let w = _mm512_loadu_si512(p as *const _);
             let mask = _mm512_set1_epi8(15);
-            (_mm512_and_si512(w, mask), _mm512_and_si512(_mm512_srli_epi16(w, 4), mask))
+            (
+                _mm512_and_si512(w, mask),
+                _mm512_and_si512(_mm512_srli_epi16(w, 4), mask),
+            )
         }
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vl,fma,f16c")]
-    unsafe fn q4_vnni(tiles: &[TileQ4], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
-        unsafe { vnni_body(tiles, acts, mt, out, |t| (&t.d, &t.m), |t, g| nibbles_512(t.qs.as_ptr().add(g * 64))) }
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vl,fma,f16c")]
-    unsafe fn q5_vnni(tiles: &[TileQ5], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+    unsafe fn q4_vnni(
+        tiles: &[TileQ4],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
         unsafe {
-            vnni_body(tiles, acts, mt, out, |t| (&t.d, &t.m), |t, g| {
-                let (lo, hi) = nibbles_512(t.qs.as_ptr().add(g * 64));
-                let sixteen = _mm512_set1_epi8(16);
-                let he = _mm512_and_si512(_mm512_movm_epi8(t.hi[2 * g]), sixteen);
-                let ho = _mm512_and_si512(_mm512_movm_epi8(t.hi[2 * g + 1]), sixteen);
-                (_mm512_or_si512(lo, he), _mm512_or_si512(hi, ho))
-            })
+            vnni_body(
+                tiles,
+                acts,
+                mt,
+                out,
+                |t| (&t.d, &t.m),
+                |t, g| nibbles_512(t.qs.as_ptr().add(g * 64)),
+            )
         }
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vl,fma,f16c")]
-    unsafe fn q8_vnni(tiles: &[TileQ8], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+    unsafe fn q5_vnni(
+        tiles: &[TileQ5],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
         unsafe {
-            vnni_body(tiles, acts, mt, out, |t| (&t.d, &t.m), |t, g| {
-                (
-                    _mm512_loadu_si512(t.qs.as_ptr().add(2 * g * 64) as *const _),
-                    _mm512_loadu_si512(t.qs.as_ptr().add((2 * g + 1) * 64) as *const _),
-                )
-            })
+            vnni_body(
+                tiles,
+                acts,
+                mt,
+                out,
+                |t| (&t.d, &t.m),
+                |t, g| {
+                    let (lo, hi) = nibbles_512(t.qs.as_ptr().add(g * 64));
+                    let sixteen = _mm512_set1_epi8(16);
+                    let he = _mm512_and_si512(_mm512_movm_epi8(t.hi[2 * g]), sixteen);
+                    let ho = _mm512_and_si512(_mm512_movm_epi8(t.hi[2 * g + 1]), sixteen);
+                    (_mm512_or_si512(lo, he), _mm512_or_si512(hi, ho))
+                },
+            )
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vl,fma,f16c")]
+    unsafe fn q8_vnni(
+        tiles: &[TileQ8],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
+        unsafe {
+            vnni_body(
+                tiles,
+                acts,
+                mt,
+                out,
+                |t| (&t.d, &t.m),
+                |t, g| {
+                    (
+                        _mm512_loadu_si512(t.qs.as_ptr().add(2 * g * 64) as *const _),
+                        _mm512_loadu_si512(t.qs.as_ptr().add((2 * g + 1) * 64) as *const _),
+                    )
+                },
+            )
         }
     }
 
@@ -506,8 +601,12 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 4];
                 for (b, tile) in tiles.iter().enumerate() {
                     let (dd, mm) = dm(tile);
-                    let d = _mm256_cvtph_ps(_mm_loadu_si128(dd.as_ptr().add(half * 8) as *const __m128i));
-                    let mut m = _mm256_cvtph_ps(_mm_loadu_si128(mm.as_ptr().add(half * 8) as *const __m128i));
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(
+                        dd.as_ptr().add(half * 8) as *const __m128i
+                    ));
+                    let mut m = _mm256_cvtph_ps(_mm_loadu_si128(
+                        mm.as_ptr().add(half * 8) as *const __m128i
+                    ));
                     if signed {
                         m = _mm256_fmadd_ps(d, _mm256_set1_ps(128.0), m);
                     }
@@ -520,13 +619,22 @@ mod x86 {
                                 let (ae, ao) = (bcast4_256(a, 8 * g), bcast4_256(a, 8 * g + 4));
                                 let (pe, po) = if signed {
                                     (
-                                        _mm256_maddubs_epi16(_mm256_sign_epi8(we, we), _mm256_sign_epi8(ae, we)),
-                                        _mm256_maddubs_epi16(_mm256_sign_epi8(wo, wo), _mm256_sign_epi8(ao, wo)),
+                                        _mm256_maddubs_epi16(
+                                            _mm256_sign_epi8(we, we),
+                                            _mm256_sign_epi8(ae, we),
+                                        ),
+                                        _mm256_maddubs_epi16(
+                                            _mm256_sign_epi8(wo, wo),
+                                            _mm256_sign_epi8(ao, wo),
+                                        ),
                                     )
                                 } else {
                                     (_mm256_maddubs_epi16(we, ae), _mm256_maddubs_epi16(wo, ao))
                                 };
-                                let s = _mm256_add_epi32(_mm256_madd_epi16(pe, ones), _mm256_madd_epi16(po, ones));
+                                let s = _mm256_add_epi32(
+                                    _mm256_madd_epi16(pe, ones),
+                                    _mm256_madd_epi16(po, ones),
+                                );
                                 isum[i] = _mm256_add_epi32(isum[i], s);
                             }
                         }
@@ -535,7 +643,8 @@ mod x86 {
                         if i < mt {
                             let a = acts[i].get_unchecked(b);
                             let f = _mm256_cvtepi32_ps(isum[i]);
-                            acc[i] = _mm256_fmadd_ps(f, _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc[i]);
+                            acc[i] =
+                                _mm256_fmadd_ps(f, _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc[i]);
                             acc[i] = _mm256_fmadd_ps(m, _mm256_set1_ps(a.s), acc[i]);
                         }
                     }
@@ -552,7 +661,10 @@ mod x86 {
         unsafe {
             let w = _mm256_loadu_si256(p as *const __m256i);
             let mask = _mm256_set1_epi8(15);
-            (_mm256_and_si256(w, mask), _mm256_and_si256(_mm256_srli_epi16(w, 4), mask))
+            (
+                _mm256_and_si256(w, mask),
+                _mm256_and_si256(_mm256_srli_epi16(w, 4), mask),
+            )
         }
     }
 
@@ -561,7 +673,8 @@ mod x86 {
     unsafe fn bits_to_16s(bits: u32) -> __m256i {
         unsafe {
             let shuf = _mm256_setr_epi8(
-                0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
+                3, 3, 3, 3,
             );
             let v = _mm256_shuffle_epi8(_mm256_set1_epi32(bits as i32), shuf);
             let sel = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
@@ -571,12 +684,32 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q4_avx2(tiles: &[TileQ4], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
-        unsafe { avx2_body(tiles, acts, mt, out, |t| (&t.d, &t.m), |t, g, h| nibbles_256(t.qs.as_ptr().add(g * 64 + h * 32)), false) }
+    unsafe fn q4_avx2(
+        tiles: &[TileQ4],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
+        unsafe {
+            avx2_body(
+                tiles,
+                acts,
+                mt,
+                out,
+                |t| (&t.d, &t.m),
+                |t, g, h| nibbles_256(t.qs.as_ptr().add(g * 64 + h * 32)),
+                false,
+            )
+        }
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q5_avx2(tiles: &[TileQ5], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+    unsafe fn q5_avx2(
+        tiles: &[TileQ5],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
         unsafe {
             avx2_body(
                 tiles,
@@ -596,7 +729,12 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q8_avx2(tiles: &[TileQ8], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+    unsafe fn q8_avx2(
+        tiles: &[TileQ8],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
         unsafe {
             avx2_body(
                 tiles,
@@ -606,8 +744,12 @@ mod x86 {
                 |t| (&t.d, &t.m),
                 |t, g, h| {
                     let flip = _mm256_set1_epi8(-128);
-                    let e = _mm256_loadu_si256(t.qs.as_ptr().add(2 * g * 64 + h * 32) as *const __m256i);
-                    let o = _mm256_loadu_si256(t.qs.as_ptr().add((2 * g + 1) * 64 + h * 32) as *const __m256i);
+                    let e = _mm256_loadu_si256(
+                        t.qs.as_ptr().add(2 * g * 64 + h * 32) as *const __m256i
+                    );
+                    let o = _mm256_loadu_si256(
+                        t.qs.as_ptr().add((2 * g + 1) * 64 + h * 32) as *const __m256i
+                    );
                     (_mm256_xor_si256(e, flip), _mm256_xor_si256(o, flip))
                 },
                 true,
@@ -634,7 +776,12 @@ mod x86 {
     /// Six-bit tiles: two scale vectors per block (one per 16 inputs), so the integer sums of
     /// the two halves are kept apart; the −32 offset uses the activation's half sums.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vl,fma,f16c")]
-    unsafe fn q6_vnni(tiles: &[TileQ6], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+    unsafe fn q6_vnni(
+        tiles: &[TileQ6],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
         unsafe {
             let (b16, b32) = (_mm512_set1_epi8(16), _mm512_set1_epi8(32));
             let mut acc = [_mm512_setzero_ps(); 4];
@@ -656,8 +803,10 @@ mod x86 {
                     for i in 0..4 {
                         if i < mt {
                             let a = acts[i].get_unchecked(b);
-                            isum[i][half] = _mm512_dpbusd_epi32(isum[i][half], we, bcast4_512(a, 8 * g));
-                            isum[i][half] = _mm512_dpbusd_epi32(isum[i][half], wo, bcast4_512(a, 8 * g + 4));
+                            isum[i][half] =
+                                _mm512_dpbusd_epi32(isum[i][half], we, bcast4_512(a, 8 * g));
+                            isum[i][half] =
+                                _mm512_dpbusd_epi32(isum[i][half], wo, bcast4_512(a, 8 * g + 4));
                         }
                     }
                 }
@@ -665,8 +814,16 @@ mod x86 {
                     if i < mt {
                         let a = acts[i].get_unchecked(b);
                         let da = _mm512_set1_ps(a.d);
-                        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i][0]), _mm512_mul_ps(d0, da), acc[i]);
-                        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i][1]), _mm512_mul_ps(d1, da), acc[i]);
+                        acc[i] = _mm512_fmadd_ps(
+                            _mm512_cvtepi32_ps(isum[i][0]),
+                            _mm512_mul_ps(d0, da),
+                            acc[i],
+                        );
+                        acc[i] = _mm512_fmadd_ps(
+                            _mm512_cvtepi32_ps(isum[i][1]),
+                            _mm512_mul_ps(d1, da),
+                            acc[i],
+                        );
                         acc[i] = _mm512_fmadd_ps(d0, _mm512_set1_ps(-32.0 * a.sh[0]), acc[i]);
                         acc[i] = _mm512_fmadd_ps(d1, _mm512_set1_ps(-32.0 * a.sh[1]), acc[i]);
                     }
@@ -679,20 +836,32 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn q6_avx2(tiles: &[TileQ6], acts: &[&[BlockA]; 4], mt: usize, out: &mut [[f32; TILE]; 4]) {
+    unsafe fn q6_avx2(
+        tiles: &[TileQ6],
+        acts: &[&[BlockA]; 4],
+        mt: usize,
+        out: &mut [[f32; TILE]; 4],
+    ) {
         unsafe {
             let ones = _mm256_set1_epi16(1);
             for half_rows in 0..2 {
                 let mut acc = [_mm256_setzero_ps(); 4];
                 for (b, t) in tiles.iter().enumerate() {
-                    let load = |d: &[f16; TILE]| _mm256_cvtph_ps(_mm_loadu_si128(d.as_ptr().add(half_rows * 8) as *const __m128i));
+                    let load = |d: &[f16; TILE]| {
+                        _mm256_cvtph_ps(_mm_loadu_si128(
+                            d.as_ptr().add(half_rows * 8) as *const __m128i
+                        ))
+                    };
                     let (d0, d1) = (load(&t.d[0]), load(&t.d[1]));
                     let mut isum = [[_mm256_setzero_si256(); 2]; 4];
                     for g in 0..4 {
                         let (lo, hi) = nibbles_256(t.qs.as_ptr().add(g * 64 + half_rows * 32));
                         let plane = |k: usize| {
                             let b0 = bits_to_16s((t.hi[k] >> (32 * half_rows)) as u32);
-                            let b1 = _mm256_slli_epi16(bits_to_16s((t.hi[k + 1] >> (32 * half_rows)) as u32), 1);
+                            let b1 = _mm256_slli_epi16(
+                                bits_to_16s((t.hi[k + 1] >> (32 * half_rows)) as u32),
+                                1,
+                            );
                             _mm256_or_si256(b0, b1)
                         };
                         let we = _mm256_or_si256(lo, plane(4 * g));
@@ -703,7 +872,10 @@ mod x86 {
                                 let a = acts[i].get_unchecked(b);
                                 let pe = _mm256_maddubs_epi16(we, bcast4_256(a, 8 * g));
                                 let po = _mm256_maddubs_epi16(wo, bcast4_256(a, 8 * g + 4));
-                                let s = _mm256_add_epi32(_mm256_madd_epi16(pe, ones), _mm256_madd_epi16(po, ones));
+                                let s = _mm256_add_epi32(
+                                    _mm256_madd_epi16(pe, ones),
+                                    _mm256_madd_epi16(po, ones),
+                                );
                                 isum[i][h] = _mm256_add_epi32(isum[i][h], s);
                             }
                         }
@@ -712,8 +884,16 @@ mod x86 {
                         if i < mt {
                             let a = acts[i].get_unchecked(b);
                             let da = _mm256_set1_ps(a.d);
-                            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][0]), _mm256_mul_ps(d0, da), acc[i]);
-                            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][1]), _mm256_mul_ps(d1, da), acc[i]);
+                            acc[i] = _mm256_fmadd_ps(
+                                _mm256_cvtepi32_ps(isum[i][0]),
+                                _mm256_mul_ps(d0, da),
+                                acc[i],
+                            );
+                            acc[i] = _mm256_fmadd_ps(
+                                _mm256_cvtepi32_ps(isum[i][1]),
+                                _mm256_mul_ps(d1, da),
+                                acc[i],
+                            );
                             acc[i] = _mm256_fmadd_ps(d0, _mm256_set1_ps(-32.0 * a.sh[0]), acc[i]);
                             acc[i] = _mm256_fmadd_ps(d1, _mm256_set1_ps(-32.0 * a.sh[1]), acc[i]);
                         }
@@ -769,8 +949,19 @@ mod tests {
 
     #[test]
     fn every_format_and_isa_matches_the_float_reference() {
-        let isas: Vec<Isa> = [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni].into_iter().filter(|i| *i as u8 <= isa() as u8).collect();
-        for ty in [GgmlType::Q4_1, GgmlType::Q4K, GgmlType::Q5_0, GgmlType::Q5K, GgmlType::Q8_0, GgmlType::Q6K, GgmlType::F16] {
+        let isas: Vec<Isa> = [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni]
+            .into_iter()
+            .filter(|i| *i as u8 <= isa() as u8)
+            .collect();
+        for ty in [
+            GgmlType::Q4_1,
+            GgmlType::Q4K,
+            GgmlType::Q5_0,
+            GgmlType::Q5K,
+            GgmlType::Q8_0,
+            GgmlType::Q6K,
+            GgmlType::F16,
+        ] {
             let (rows, cols) = (37, 256);
             let bytes = random_blocks(ty, rows * cols / ty.block_elems(), 3);
             let mut wf = vec![0f32; rows * cols];
@@ -782,10 +973,15 @@ mod tests {
             tiles.row_into(rows - 1, cols, &mut row);
             let amax = wf.iter().fold(0f32, |a, v| a.max(v.abs()));
             for k in 0..cols {
-                assert!((row[k] - wf[(rows - 1) * cols + k]).abs() <= amax / 60.0, "{ty} row_into");
+                assert!(
+                    (row[k] - wf[(rows - 1) * cols + k]).abs() <= amax / 60.0,
+                    "{ty} row_into"
+                );
             }
             for m in [1usize, 3, 6] {
-                let x: Vec<f32> = (0..m * cols).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.11).collect();
+                let x: Vec<f32> = (0..m * cols)
+                    .map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.11)
+                    .collect();
                 let nb = cols / QK;
                 let mut act = vec![BlockA::ZERO; m * nb];
                 for (xr, ar) in x.chunks_exact(cols).zip(act.chunks_exact_mut(nb)) {
@@ -797,10 +993,18 @@ mod tests {
                     let n_tiles = rows.div_ceil(TILE);
                     unsafe {
                         match &tiles {
-                            TileData::Q4(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
-                            TileData::Q5(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
-                            TileData::Q6(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
-                            TileData::Q8(v) => run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr()),
+                            TileData::Q4(v) => {
+                                run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr())
+                            }
+                            TileData::Q5(v) => {
+                                run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr())
+                            }
+                            TileData::Q6(v) => {
+                                run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr())
+                            }
+                            TileData::Q8(v) => {
+                                run(*isa, v, &act, m, nb, rows, 0..n_tiles, y.as_mut_ptr())
+                            }
                         }
                     }
                     for (i, ((a, scale), b)) in want.iter().zip(&y).enumerate() {
