@@ -116,12 +116,19 @@ fn run_input(mut c: Command, input: &[u8]) -> Output {
     let mut stdin = child.stdin.take().unwrap();
     let data = input.to_vec();
     // Written from a thread: a large answer would fill the pipe before the reader drains it.
-    let writer = std::thread::spawn(move || {
+    let writer = thread("stdin", move || {
         let _ = stdin.write_all(&data);
     });
     let out = child.wait_with_output().expect("wait");
     let _ = writer.join();
     out
+}
+
+fn thread(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .expect("thread")
 }
 
 fn no_panic(o: &Output, what: &str) {
@@ -290,13 +297,13 @@ fn spawn_practice(cmd: Command, input: Vec<u8>) -> Running {
         .spawn()
         .expect("spawn spar");
     let mut stdin = child.stdin.take().unwrap();
-    std::thread::spawn(move || {
+    thread("stdin", move || {
         let _ = stdin.write_all(&input);
     });
     let mut stdout = child.stdout.take().unwrap();
     let out = Arc::new(Mutex::new(Vec::new()));
     let sink = out.clone();
-    let reader = std::thread::spawn(move || {
+    let reader = thread("stdout", move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = stdout.read(&mut buf) {
             if n == 0 {
@@ -306,7 +313,7 @@ fn spawn_practice(cmd: Command, input: Vec<u8>) -> Running {
         }
     });
     let mut err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
+    thread("stderr", move || {
         let mut sink = Vec::new();
         let _ = err.read_to_end(&mut sink);
     });

@@ -12,6 +12,9 @@ use spar_core::taxonomy::{Dimension, Kind};
 use crate::Result;
 use crate::item::EvalItem;
 
+/// Below this AUC the model's yes/no checks are not used.
+pub const MIN_LLM_AUC: f64 = 0.6;
+
 /// Fits weights, threshold, cut-points and pushback priors on `items`. `with_model` adds the
 /// model's checklist probabilities as features (the coach must have a model loaded).
 pub fn fit_calibration(
@@ -59,11 +62,46 @@ pub fn fit_calibration(
         });
         progress(n + 1, items.len());
     }
+    // How much the model's yes/no checks know on their own: AUC of P(yes) against the labels.
+    let llm = spar_core::grade::DIM_FEATURE_NAMES
+        .iter()
+        .position(|n| *n == "llm_yes")
+        .expect("feature exists");
+    let llm_auc = {
+        let pos: Vec<f32> = dim_data.iter().filter(|e| e.covered && e.x[llm + 1] > 0.0).map(|e| e.x[llm]).collect();
+        let neg: Vec<f32> = dim_data.iter().filter(|e| !e.covered && e.x[llm + 1] > 0.0).map(|e| e.x[llm]).collect();
+        (!pos.is_empty() && !neg.is_empty()).then(|| {
+            let wins: f64 = pos
+                .iter()
+                .map(|a| neg.iter().map(|b| if a > b { 1.0 } else if a == b { 0.5 } else { 0.0 }).sum::<f64>())
+                .sum();
+            wins / (pos.len() * neg.len()) as f64
+        })
+    };
+    // A model whose checks rank covered answers no better than missing ones adds noise and
+    // seconds: fit without its signal, and the coach will not ask it.
+    let informative = llm_auc.is_some_and(|a| a >= MIN_LLM_AUC);
+    let signals_used = if with_model && !informative {
+        for e in &mut dim_data {
+            e.x[llm] = 0.0;
+            e.x[llm + 1] = 0.0;
+        }
+        for s in &mut score_data {
+            for (_, x) in &mut s.dims {
+                x[llm] = 0.0;
+                x[llm + 1] = 0.0;
+            }
+        }
+        "deterministic".to_string()
+    } else {
+        signals.to_string()
+    };
     let note = format!(
-        "{} items of the calibration split, signals: {signals}",
-        items.len()
+        "{} items of the calibration split; signals: {signals_used}{}",
+        items.len(),
+        llm_auc.map(|a| format!(" (model checks of {signals}: AUC {a:.2})")).unwrap_or_default()
     );
-    let cal = fit(&dim_data, &score_data, signals, &note);
+    let cal = fit(&dim_data, &score_data, &signals_used, &note);
 
     // Pushback priors: how often a missing dimension is among those labelled for the follow-up.
     let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
@@ -143,42 +181,6 @@ pub fn fit_calibration(
         })
         .collect();
     let labels: Vec<u8> = score_data.iter().map(|s| s.score).collect();
-    // How much the model's yes/no checks know on their own: AUC of P(yes) against the labels.
-    let llm_auc = {
-        let i = spar_core::grade::DIM_FEATURE_NAMES
-            .iter()
-            .position(|n| *n == "llm_yes")
-            .expect("feature exists");
-        let pos: Vec<f32> = dim_data
-            .iter()
-            .filter(|e| e.covered && e.x[i + 1] > 0.0)
-            .map(|e| e.x[i])
-            .collect();
-        let neg: Vec<f32> = dim_data
-            .iter()
-            .filter(|e| !e.covered && e.x[i + 1] > 0.0)
-            .map(|e| e.x[i])
-            .collect();
-        (!pos.is_empty() && !neg.is_empty()).then(|| {
-            let wins: f64 = pos
-                .iter()
-                .map(|a| {
-                    neg.iter()
-                        .map(|b| {
-                            if a > b {
-                                1.0
-                            } else if a == b {
-                                0.5
-                            } else {
-                                0.0
-                            }
-                        })
-                        .sum::<f64>()
-                })
-                .sum();
-            wins / (pos.len() * neg.len()) as f64
-        })
-    };
     let fit_report = serde_json::json!({
         "llm_yes_auc": llm_auc,
         "items": items.len(),

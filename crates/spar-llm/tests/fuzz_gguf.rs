@@ -477,11 +477,8 @@ fn replace(meta: &mut Vec<(String, Value)>, key: &str, v: Value) {
 fn wrong_dtypes_fail_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cases: Vec<(
-        &str,
-        Box<dyn Fn(&mut Vec<(String, Value)>, &mut Vec<TensorData>)>,
-        &str,
-    )> = vec![
+    type Edit = Box<dyn Fn(&mut Vec<(String, Value)>, &mut Vec<TensorData>)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "blocks-string.gguf",
             Box::new(|m, _| replace(m, "qwen2.block_count", Value::String("24".into()))),

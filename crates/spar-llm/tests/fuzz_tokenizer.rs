@@ -219,7 +219,8 @@ fn missing_or_mistyped_tokenizer_metadata_is_an_error() {
             ("tokenizer.ggml.merges", strings(&merges)),
         ]
     };
-    let cases: Vec<(&str, Vec<(&str, Value)>, &str)> = vec![
+    type Meta = Vec<(&'static str, Value)>;
+    let cases: Vec<(&str, Meta, &str)> = vec![
         (
             "no model",
             base()

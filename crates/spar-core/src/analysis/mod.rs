@@ -264,7 +264,11 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
     };
     let total_strong: usize = dims.iter().map(|d| d.strong).sum();
     let kp_any = key_points.iter().any(|k| k.hit);
-    let off_topic = !empty && words >= 12 && topic_overlap < 0.12 && total_strong < 3 && !kp_any;
+    // Word overlap only works within one language: an answer in another language is off-topic
+    // only when not even its translated technical terms connect it to the question.
+    let translated = text.tokens.iter().filter(|t| t.translated).count();
+    let comparable = lang == Lang::En || translated < 2;
+    let off_topic = !empty && comparable && words >= 12 && topic_overlap < 0.12 && total_strong < 3 && !kp_any;
 
     Analysis {
         flags: Flags {
