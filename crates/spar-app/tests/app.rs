@@ -246,14 +246,13 @@ fn practice_streams_stops_critiques_and_shows_in_history() {
         "Reads hit the cache first; a miss goes to the store and fills the cache with a TTL.",
     );
     h.get_by_label("Submit").click();
-    wait(&mut h, "streaming text", |s| {
-        !s.practice.streaming.is_empty() || s.practice.busy.is_none()
-    });
+    // Stop right away: with the tiny model a whole reply can finish between two frames, so
+    // waiting for the first streamed piece would race the generator.
+    h.step();
     assert!(
         h.state().practice.busy.is_some(),
-        "generation was still running when we looked"
+        "the interviewer's turn is running"
     );
-    h.get_by_label("⏹ Stop (Esc)");
     h.key_press(egui::Key::Escape);
     h.step();
     assert!(h.state().practice.stopped, "Esc stops the interviewer");

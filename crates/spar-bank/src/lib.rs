@@ -38,11 +38,8 @@ pub use retrieve::{Passage, PassageSource, sentences};
 /// Errors of the bank crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read {}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("the question bank has {} problem(s); first: {}", .0.len(), .0[0])]
     Invalid(Vec<Diagnostic>),
     #[error("no question with id `{0}`")]
@@ -134,7 +131,7 @@ pub fn embedded_files() -> Vec<BankFile> {
 pub fn read_dir(dir: &Path) -> Result<Vec<BankFile>> {
     let io = |path: &Path, source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        err: source,
     };
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -91,7 +91,8 @@ fn coach(
     } else {
         load_for_practice(run, false)?
     };
-    Ok(Coach::new(bank, llm.map(|l| (l, model_label(run))), cals))
+    let coach = Coach::new(bank, llm.map(|l| (l, model_label(run))), cals);
+    crate::models_cmd::attach_grader(coach, run, cals)
 }
 
 pub fn eval(bank: Arc<Bank>, a: &EvalArgs) -> anyhow::Result<ExitCode> {
@@ -174,9 +175,13 @@ pub fn eval(bank: Arc<Bank>, a: &EvalArgs) -> anyhow::Result<ExitCode> {
         cals.insert(&key, f);
     }
     let coach = coach(bank, &a.run, a.no_model, &cals)?;
-    let grader = match coach.model_id() {
-        Some(m) => format!("{m} (signals: {})", coach.calibration().signals),
-        None => "no model (deterministic analyzers)".into(),
+    let grader = match (coach.model_id(), coach.judge_id()) {
+        (Some(m), Some(j)) => format!(
+            "{m} + grader {j} (signals: {})",
+            coach.calibration().signals
+        ),
+        (Some(m), None) => format!("{m} (signals: {})", coach.calibration().signals),
+        (None, _) => "no model (deterministic analyzers)".into(),
     };
     eprintln!(
         "eval: {} items from {} — {grader}",

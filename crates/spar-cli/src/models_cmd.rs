@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Context window to allocate, in tokens.
     #[arg(long, default_value_t = 4096)]
     pub ctx: usize,
+    /// A second model that answers the grading checklist, e.g. `qwen2.5-coder-1.5b` next to the
+    /// default interviewer (used by practice, critique and eval).
+    #[arg(long, value_name = "ID")]
+    pub grader: Option<String>,
 }
 
 impl RunArgs {
@@ -389,4 +393,29 @@ pub fn generate(a: &GenerateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads `--grader` (when given) and attaches it to the coach as its judge.
+pub fn attach_grader(
+    coach: spar_coach::Coach,
+    run: &RunArgs,
+    cals: &spar_coach::Calibrations,
+) -> anyhow::Result<spar_coach::Coach> {
+    let Some(id) = &run.grader else {
+        return Ok(coach);
+    };
+    let path = resolve(Some(id))?;
+    eprintln!("Loading the grading model {} …", path.display());
+    let llm = Arc::new(
+        Llm::load(&path, &run.load_options()?)
+            .with_context(|| format!("loading {}", path.display()))?,
+    );
+    let label = if id.ends_with(".gguf") {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| id.clone())
+    } else {
+        id.clone()
+    };
+    Ok(coach.with_judge((llm, label), cals))
 }

@@ -61,7 +61,9 @@ pub fn build_coach(run: &RunArgs, no_model: bool, bank: Arc<Bank>) -> anyhow::Re
     };
     let id = llm.as_ref().map(|_| model_label(run));
     let llm = llm.zip(id);
-    Ok(Arc::new(Coach::new(bank, llm, &Calibrations::embedded())))
+    let cals = Calibrations::embedded();
+    let coach = crate::models_cmd::attach_grader(Coach::new(bank, llm, &cals), run, &cals)?;
+    Ok(Arc::new(coach))
 }
 
 /// The registry id (or file stem) of the model `run` selects.
@@ -457,11 +459,9 @@ pub fn critique(bank: Arc<Bank>, a: &CritiqueArgs) -> anyhow::Result<ExitCode> {
     } else {
         load_for_practice(&a.run, false)?
     };
-    let coach = Coach::new(
-        bank,
-        llm.map(|l| (l, model_label(&a.run))),
-        &Calibrations::embedded(),
-    );
+    let cals = Calibrations::embedded();
+    let coach = Coach::new(bank, llm.map(|l| (l, model_label(&a.run))), &cals);
+    let coach = crate::models_cmd::attach_grader(coach, &a.run, &cals)?;
     let asked = coach.resolve(&q.prompt, q.kind, a.level, Some(&q.id));
     let assessment = coach.assess(&asked, &answer)?;
     let c = coach.critique(&asked, &answer, &assessment, &Cancel::new())?;

@@ -133,6 +133,8 @@ impl Default for CoachOptions {
 pub struct Coach {
     pub bank: Arc<Bank>,
     llm: Option<(Arc<Llm>, String)>,
+    /// A separate, larger model that answers the checklist (when set).
+    judge: Option<(Arc<Llm>, String)>,
     /// KV cache of the checklist prompts (question + answer prefix).
     grader: Mutex<Option<spar_llm::Session>>,
     /// KV cache of the interviewer's prompts (pushback, summary).
@@ -177,6 +179,7 @@ impl Coach {
         Self {
             bank,
             llm,
+            judge: None,
             grader: Mutex::new(grader),
             talker: Mutex::new(talker),
             cal,
@@ -184,6 +187,26 @@ impl Coach {
             priors,
             options: CoachOptions::default(),
         }
+    }
+
+    /// Uses a second model for the yes/no checklist (for example a 1.5B grader next to a fast
+    /// 0.5B interviewer); the calibration fitted for that model is used.
+    pub fn with_judge(mut self, judge: (Arc<Llm>, String), cals: &Calibrations) -> Self {
+        let (cal, priors) = cals.for_model(Some(&judge.1));
+        self.cal = cal;
+        self.priors = priors;
+        self.grader = Mutex::new(Some(judge.0.new_session()));
+        self.judge = Some(judge);
+        self
+    }
+
+    /// The model answering the checklist: the judge when set, else the interviewer model.
+    fn grading_model(&self) -> Option<&(Arc<Llm>, String)> {
+        self.judge.as_ref().or(self.llm.as_ref())
+    }
+
+    pub fn judge_id(&self) -> Option<&str> {
+        self.judge.as_ref().map(|(_, id)| id.as_str())
     }
 
     /// Replaces the calibration (fitting and tests).
@@ -206,7 +229,9 @@ impl Coach {
 
     /// Whether the calibration in use was fitted with model signals.
     fn uses_model_signals(&self) -> bool {
-        self.llm.is_some() && self.options.llm_checks && self.cal.signals != "deterministic"
+        self.grading_model().is_some()
+            && self.options.llm_checks
+            && self.cal.signals != "deterministic"
     }
 
     /// Resolves a question: by bank id when given, else the closest bank question of the kind.
@@ -266,7 +291,7 @@ impl Coach {
         dims: &[Dimension],
     ) -> Result<BTreeMap<Dimension, ModelSignals>> {
         let mut out = BTreeMap::new();
-        let Some((llm, _)) = &self.llm else {
+        let Some((llm, _)) = self.grading_model() else {
             return Ok(out);
         };
         let mut guard = self
@@ -309,7 +334,7 @@ impl Coach {
     ) -> Result<(Analysis, BTreeMap<Dimension, ModelSignals>)> {
         let reference = asked.reference();
         let analysis = analyze(answer, &reference);
-        let models = if with_model && self.llm.is_some() && !analysis.flags.empty {
+        let models = if with_model && self.grading_model().is_some() && !analysis.flags.empty {
             self.model_checks(asked, answer, &reference.dimensions)?
         } else {
             BTreeMap::new()
@@ -355,10 +380,7 @@ impl Coach {
         transcript: &[(bool, String)],
         cancel: &Cancel,
     ) -> Result<()> {
-        let Some((llm, _)) = &self.llm else {
-            return Ok(());
-        };
-        if self.options.llm_pushback {
+        if let (Some((llm, _)), true) = (&self.llm, self.options.llm_pushback) {
             let msgs = prompts::pushback_prefix(
                 asked.kind,
                 asked.level,
@@ -377,7 +399,11 @@ impl Coach {
                 .get_or_insert_with(|| llm.new_session())
                 .warm(&tokens, cancel)?;
         }
-        if self.uses_model_signals() && !cancel.is_cancelled() {
+        if let (Some((llm, _)), true, false) = (
+            self.grading_model(),
+            self.uses_model_signals(),
+            cancel.is_cancelled(),
+        ) {
             let answer: Vec<&str> = transcript
                 .iter()
                 .filter(|(c, _)| *c)
@@ -593,7 +619,7 @@ impl Coach {
             not_applicable,
             threshold: a.threshold,
             improved_passage: String::new(),
-            graded_by: match (&self.llm, self.uses_model_signals()) {
+            graded_by: match (self.grading_model(), self.uses_model_signals()) {
                 (Some((_, id)), true) => format!("deterministic + {id}"),
                 _ => "deterministic".into(),
             },

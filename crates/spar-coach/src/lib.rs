@@ -33,11 +33,8 @@ pub use store::Store;
 /// Errors of the coach.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("session store: {0}")]
     Store(String),
     #[error("{0}")]

@@ -72,7 +72,7 @@ impl Store {
         let path = self.path(id);
         let bytes = fs::read(&path).map_err(|e| Error::Io {
             path: path.clone(),
-            source: e,
+            err: e,
         })?;
         parse(&bytes).map_err(|reason| Error::Store(format!("{}: {reason}", path.display())))
     }
@@ -87,7 +87,7 @@ impl Store {
             Err(e) => {
                 return Err(Error::Io {
                     path: self.dir.clone(),
-                    source: e,
+                    err: e,
                 });
             }
         };
@@ -129,7 +129,7 @@ impl Store {
         let qdir = self.dir.join("quarantine");
         fs::create_dir_all(&qdir).map_err(|e| Error::Io {
             path: qdir.clone(),
-            source: e,
+            err: e,
         })?;
         let name = path
             .file_name()
@@ -138,7 +138,7 @@ impl Store {
         let moved_to = qdir.join(&name);
         fs::rename(path, &moved_to).map_err(|e| Error::Io {
             path: path.to_path_buf(),
-            source: e,
+            err: e,
         })?;
         let note = qdir.join(format!("{name}.reason.txt"));
         let _ = fs::write(&note, format!("{reason}\n"));
@@ -151,7 +151,7 @@ impl Store {
 
     pub fn delete(&self, id: &str) -> Result<()> {
         let p = self.path(id);
-        fs::remove_file(&p).map_err(|e| Error::Io { path: p, source: e })
+        fs::remove_file(&p).map_err(|e| Error::Io { path: p, err: e })
     }
 }
 
@@ -174,13 +174,13 @@ fn is_safe_id(id: &str) -> bool {
 pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::Io {
         path: dir.to_path_buf(),
-        source: e,
+        err: e,
     })?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        err: e,
     };
     let result = (|| -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;

@@ -68,12 +68,32 @@ pub fn fit_calibration(
         .position(|n| *n == "llm_yes")
         .expect("feature exists");
     let llm_auc = {
-        let pos: Vec<f32> = dim_data.iter().filter(|e| e.covered && e.x[llm + 1] > 0.0).map(|e| e.x[llm]).collect();
-        let neg: Vec<f32> = dim_data.iter().filter(|e| !e.covered && e.x[llm + 1] > 0.0).map(|e| e.x[llm]).collect();
+        let pos: Vec<f32> = dim_data
+            .iter()
+            .filter(|e| e.covered && e.x[llm + 1] > 0.0)
+            .map(|e| e.x[llm])
+            .collect();
+        let neg: Vec<f32> = dim_data
+            .iter()
+            .filter(|e| !e.covered && e.x[llm + 1] > 0.0)
+            .map(|e| e.x[llm])
+            .collect();
         (!pos.is_empty() && !neg.is_empty()).then(|| {
             let wins: f64 = pos
                 .iter()
-                .map(|a| neg.iter().map(|b| if a > b { 1.0 } else if a == b { 0.5 } else { 0.0 }).sum::<f64>())
+                .map(|a| {
+                    neg.iter()
+                        .map(|b| {
+                            if a > b {
+                                1.0
+                            } else if a == b {
+                                0.5
+                            } else {
+                                0.0
+                            }
+                        })
+                        .sum::<f64>()
+                })
                 .sum();
             wins / (pos.len() * neg.len()) as f64
         })
@@ -99,7 +119,9 @@ pub fn fit_calibration(
     let note = format!(
         "{} items of the calibration split; signals: {signals_used}{}",
         items.len(),
-        llm_auc.map(|a| format!(" (model checks of {signals}: AUC {a:.2})")).unwrap_or_default()
+        llm_auc
+            .map(|a| format!(" (model checks of {signals}: AUC {a:.2})"))
+            .unwrap_or_default()
     );
     let cal = fit(&dim_data, &score_data, &signals_used, &note);
 

@@ -17,11 +17,8 @@ pub use report::{Metrics, Prediction, Report, score};
 /// Errors of the eval crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     #[error(transparent)]
     Coach(#[from] spar_coach::Error),
 }

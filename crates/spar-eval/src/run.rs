@@ -22,7 +22,7 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
         Err(e) => {
             return Err(Error::Io {
                 path: path.to_path_buf(),
-                source: e,
+                err: e,
             });
         }
     };
@@ -30,7 +30,7 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
     for line in BufReader::new(f).split(b'\n') {
         let line = line.map_err(|e| Error::Io {
             path: path.to_path_buf(),
-            source: e,
+            err: e,
         })?;
         // A line cut by a crash (possibly inside a character) is ignored; its item runs again.
         if let Ok(p) = serde_json::from_slice::<Prediction>(&line) {
@@ -136,7 +136,7 @@ pub fn run(
 ) -> Result<Vec<Prediction>> {
     std::fs::create_dir_all(out).map_err(|e| Error::Io {
         path: out.to_path_buf(),
-        source: e,
+        err: e,
     })?;
     let path = out.join("predictions.jsonl");
     let wanted: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
@@ -151,7 +151,7 @@ pub fn run(
         let tmp = out.join(".predictions.jsonl.tmp");
         let io = |e| Error::Io {
             path: tmp.clone(),
-            source: e,
+            err: e,
         };
         let mut f = File::create(&tmp).map_err(io)?;
         for p in &preds {
@@ -165,7 +165,7 @@ pub fn run(
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::Io {
             path: path.clone(),
-            source: e,
+            err: e,
         })?;
     }
     let mut f = OpenOptions::new()
@@ -173,7 +173,7 @@ pub fn run(
         .open(&path)
         .map_err(|e| Error::Io {
             path: path.clone(),
-            source: e,
+            err: e,
         })?;
     let dpath = out.join("debug.jsonl");
     let mut dbg = OpenOptions::new()
@@ -182,7 +182,7 @@ pub fn run(
         .open(&dpath)
         .map_err(|e| Error::Io {
             path: dpath.clone(),
-            source: e,
+            err: e,
         })?;
     let total = items.len();
     let mut n = preds.len();
@@ -198,7 +198,7 @@ pub fn run(
         )
         .map_err(|e| Error::Io {
             path: dpath.clone(),
-            source: e,
+            err: e,
         })?;
         writeln!(
             f,
@@ -207,11 +207,11 @@ pub fn run(
         )
         .map_err(|e| Error::Io {
             path: path.clone(),
-            source: e,
+            err: e,
         })?;
         f.flush().map_err(|e| Error::Io {
             path: path.clone(),
-            source: e,
+            err: e,
         })?;
         n += 1;
         progress(n, total, &p);

@@ -47,11 +47,8 @@ pub use model::LoadOptions;
 /// Errors of the inference crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("{}: {message}", path.display())]
     Gguf { path: PathBuf, message: String },
     #[error("tokenizer: {0}")]
@@ -80,7 +77,7 @@ impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
-            source,
+            err: source,
         }
     }
 }

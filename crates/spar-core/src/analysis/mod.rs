@@ -268,7 +268,8 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
     // only when not even its translated technical terms connect it to the question.
     let translated = text.tokens.iter().filter(|t| t.translated).count();
     let comparable = lang == Lang::En || translated < 2;
-    let off_topic = !empty && comparable && words >= 12 && topic_overlap < 0.12 && total_strong < 3 && !kp_any;
+    let off_topic =
+        !empty && comparable && words >= 12 && topic_overlap < 0.12 && total_strong < 3 && !kp_any;
 
     Analysis {
         flags: Flags {
