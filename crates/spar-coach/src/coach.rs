@@ -667,8 +667,7 @@ impl Coach {
                 ..Params::default()
             };
             let g = session.chat(&msgs, &params, &mut spar_llm::NoSink, cancel)?;
-            let text = g.text.trim();
-            if text.split_whitespace().count() >= 8 {
+            if let Some(text) = usable_summary(&g.text, missing.len()) {
                 c.summary = format!("{} {}", c.summary, text);
             }
         }
@@ -761,9 +760,85 @@ fn tidy_question(s: &str) -> String {
     }
 }
 
+/// A follow-up the interviewer can ask: one question of sensible length, addressed to the
+/// candidate (a small model sometimes asks its own question in the first person instead).
 fn is_usable_question(s: &str) -> bool {
     let words = s.split_whitespace().count();
-    s.ends_with('?') && (4..=45).contains(&words)
+    let lower = format!(" {} ", s.to_lowercase());
+    let first_person = [" i ", " i'm ", " i'd ", " i've "]
+        .iter()
+        .any(|w| lower.contains(w));
+    s.ends_with('?') && (4..=45).contains(&words) && !first_person && !is_refusal(&lower)
+}
+
+fn is_refusal(lower: &str) -> bool {
+    [
+        "i'm sorry",
+        "i am sorry",
+        "can't assist",
+        "cannot assist",
+        "can't help",
+        "as an ai",
+        "language model",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+}
+
+/// The model's closing note, kept only when it is a short plain note that agrees with the
+/// graded findings: no refusal, no score of its own, no lists or headings, no blanket praise
+/// while dimensions are missing. Returns its complete sentences (at most three).
+fn usable_summary(text: &str, missing: usize) -> Option<String> {
+    let text = text.trim();
+    let lower = text.to_lowercase();
+    if is_refusal(&lower)
+        || lower.contains("score")
+        || lower.contains("/5")
+        || text.contains("**")
+        || text.contains('#')
+        || text.lines().any(|l| {
+            l.trim_start().starts_with(['-', '*', '•'])
+                || l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        })
+    {
+        return None;
+    }
+    const PRAISE: [&str; 10] = [
+        "all necessary",
+        "covers all",
+        "covered all",
+        "comprehensive",
+        "thorough",
+        "excellent",
+        "perfect",
+        "flawless",
+        "adheres to",
+        "nothing to improve",
+    ];
+    if missing > 0 && PRAISE.iter().any(|p| lower.contains(p)) {
+        return None;
+    }
+    // Whole sentences only: a note cut off by the token limit loses its last fragment.
+    let mut out = String::new();
+    let mut n = 0;
+    let mut start = 0;
+    for (i, ch) in text.char_indices() {
+        if matches!(ch, '.' | '!' | '?' | '。' | '！' | '？') {
+            let end = i + ch.len_utf8();
+            let next = text[end..].chars().next();
+            if next.is_none_or(char::is_whitespace) {
+                out.push_str(text[start..end].trim());
+                out.push(' ');
+                start = end;
+                n += 1;
+                if n == 3 {
+                    break;
+                }
+            }
+        }
+    }
+    let out = out.trim().to_string();
+    (out.split_whitespace().count() >= 8).then_some(out)
 }
 
 /// Generic follow-ups per dimension, used when the question is not in the bank. System design
@@ -858,5 +933,54 @@ pub fn template(d: Dimension, kind: Kind, a: &Assessment) -> Vec<&'static str> {
         Experience => vec![
             "Have you run this in production? What went wrong, and what did you change afterwards?",
         ],
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn follow_ups_must_be_the_interviewers_questions() {
+        assert!(is_usable_question(
+            "Walk me through how a retry avoids charging the card twice?"
+        ));
+        assert!(!is_usable_question(
+            "How can I ensure that my platform delivers webhooks to partners correctly?"
+        ));
+        assert!(!is_usable_question(
+            "I'm sorry, but I can't assist with that?"
+        ));
+        assert!(!is_usable_question("Why?"));
+    }
+
+    #[test]
+    fn closing_notes_that_disagree_or_refuse_are_dropped() {
+        // Observed from a 0.5B model: praise that contradicts three missing dimensions.
+        let praise = "The provided solution is clear, concise, and adheres to the guidelines for \
+            creating a strong answer. It includes all necessary elements.";
+        assert_eq!(usable_summary(praise, 3), None);
+        assert_eq!(
+            usable_summary("I'm sorry, but I can't assist with that request.", 2),
+            None
+        );
+        assert_eq!(
+            usable_summary("**Feedback:** you should add tests.\n\n**Score: 3/5", 1),
+            None
+        );
+        assert_eq!(
+            usable_summary("Good start.\n1. **HMAC**: sign each delivery.", 1),
+            None
+        );
+        // A plain note is kept, minus the fragment the token limit cut off.
+        let ok = "You explained the approach well, but you never argued why it is correct. \
+            Add a short invariant and walk it through one example. Also the";
+        assert_eq!(
+            usable_summary(ok, 1).as_deref(),
+            Some(
+                "You explained the approach well, but you never argued why it is correct. \
+                 Add a short invariant and walk it through one example."
+            )
+        );
     }
 }

@@ -156,12 +156,13 @@ pub fn summary(
         .collect();
     vec![
         Message::system(
-            "You are a senior backend interviewer writing feedback after a mock interview. Be direct, specific and kind. \
-Write 2–3 sentences in the second person. Do not invent facts about the answer; use only the findings given.",
+            "You are a senior backend interviewer giving feedback after a mock interview. Be direct, specific and kind. \
+Write 2 plain sentences to the candidate (\"you\"): what to fix first, and one concrete thing a strong answer would add. \
+No lists, no headings, no score. Do not invent facts about the answer; use only the findings given.",
         )
         .with_language(language),
         Message::user(format!(
-            "Question: {question}\nLevel: {}\nScore: {score}/5\nCovered: {}\nMissing or weak: {}\nWhat a strong answer includes:\n{points}\nWrite the feedback.",
+            "Question: {question}\nLevel: {}\nScore: {score}/5\nCovered: {}\nMissing or weak: {}\nWhat a strong answer includes:\n{points}\nWrite the two sentences.",
             level.id(),
             list(covered),
             list(missing)

@@ -185,6 +185,11 @@ fn f(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "–".into())
 }
 
+/// Milliseconds, whole (latencies are measured in whole milliseconds).
+fn ms(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into())
+}
+
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.1}%", v * 100.0))
         .unwrap_or_else(|| "–".into())
@@ -224,8 +229,8 @@ impl Report {
         ));
         s.push_str(&format!(
             "| latency p50 / p95 | {} / {} ms | median ≤ 10 s |\n",
-            f(m.latency_p50_ms),
-            f(m.latency_p95_ms)
+            ms(m.latency_p50_ms),
+            ms(m.latency_p95_ms)
         ));
         s.push_str(&format!("| parse failures | {} | |\n", self.parse_failures));
         s.push_str(&format!(
