@@ -667,7 +667,9 @@ impl Coach {
                 ..Params::default()
             };
             let g = session.chat(&msgs, &params, &mut spar_llm::NoSink, cancel)?;
-            if let Some(text) = usable_summary(&g.text, missing.len()) {
+            if let Some(text) = usable_summary(&g.text, missing.len())
+                .filter(|t| self.options.language.is_some() || on_the_gaps(t, &missing, &points))
+            {
                 c.summary = format!("{} {}", c.summary, text);
             }
         }
@@ -789,6 +791,12 @@ fn is_refusal(lower: &str) -> bool {
 /// graded findings: no refusal, no score of its own, no lists or headings, no blanket praise
 /// while dimensions are missing. Returns its complete sentences (at most three).
 fn usable_summary(text: &str, missing: usize) -> Option<String> {
+    // Echoed labels ("To fix first:") go; the sentences under them stay.
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_end().ends_with(':'))
+        .collect::<Vec<_>>()
+        .join("\n");
     let text = text.trim();
     let lower = text.to_lowercase();
     if is_refusal(&lower)
@@ -839,6 +847,47 @@ fn usable_summary(text: &str, missing: usize) -> Option<String> {
     }
     let out = out.trim().to_string();
     (out.split_whitespace().count() >= 8).then_some(out)
+}
+
+/// Whether an English note is about the gaps it was given: it shares at least two content words
+/// with the missing dimensions' criteria and the reference points (a small model otherwise
+/// drifts to the question's topic in general).
+fn on_the_gaps(note: &str, missing: &[Dimension], points: &[String]) -> bool {
+    const GENERIC: [&str; 14] = [
+        "answer",
+        "should",
+        "would",
+        "could",
+        "about",
+        "their",
+        "there",
+        "which",
+        "these",
+        "those",
+        "strong",
+        "include",
+        "explain",
+        "candidate",
+    ];
+    let words = |t: &str| -> std::collections::BTreeSet<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .filter(|w| w.len() >= 5 && !GENERIC.contains(&w.as_str()))
+            .map(|w| w.chars().take(6).collect())
+            .collect()
+    };
+    let mut gaps = String::new();
+    for d in missing {
+        gaps.push_str(d.label());
+        gaps.push(' ');
+        gaps.push_str(d.criterion());
+        gaps.push(' ');
+    }
+    for p in points {
+        gaps.push_str(p);
+        gaps.push(' ');
+    }
+    words(note).intersection(&words(&gaps)).count() >= 2
 }
 
 /// Generic follow-ups per dimension, used when the question is not in the bank. System design
@@ -941,6 +990,24 @@ mod guard_tests {
     use super::*;
 
     #[test]
+    fn notes_must_address_the_gaps() {
+        let points =
+            vec!["Use a saga with compensating actions or a transactional outbox".to_string()];
+        let missing = [Dimension::Consistency, Dimension::Resilience];
+        assert!(on_the_gaps(
+            "You never said how the two services stay consistent. A saga with compensating steps would cover it.",
+            &missing,
+            &points
+        ));
+        // Observed: a note about latency when the gaps were consistency and resilience.
+        assert!(!on_the_gaps(
+            "To find out where the time goes, you should first identify the bottleneck in your service's performance.",
+            &missing,
+            &points
+        ));
+    }
+
+    #[test]
     fn follow_ups_must_be_the_interviewers_questions() {
         assert!(is_usable_question(
             "Walk me through how a retry avoids charging the card twice?"
@@ -971,6 +1038,15 @@ mod guard_tests {
         assert_eq!(
             usable_summary("Good start.\n1. **HMAC**: sign each delivery.", 1),
             None
+        );
+        // Echoed prompt labels are removed.
+        assert_eq!(
+            usable_summary(
+                "To fix first:\nSign each delivery with HMAC over the body. Reject old timestamps.",
+                1
+            )
+            .as_deref(),
+            Some("Sign each delivery with HMAC over the body. Reject old timestamps.")
         );
         // A plain note is kept, minus the fragment the token limit cut off.
         let ok = "You explained the approach well, but you never argued why it is correct. \
