@@ -2,7 +2,7 @@
 //! combined by the fitted calibration), chooses what to push back on, and writes follow-ups and
 //! critiques. Works without a model: the bank's follow-ups and templated prose stand in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -161,9 +161,15 @@ fn content_terms(s: &str) -> Vec<String> {
         "from", "into", "when", "design", "system", "walk", "through", "tell", "about", "time",
         "explain",
     ];
+    prefixes(s, 3, STOP)
+}
+
+/// The 6-character prefixes (a crude stem) of the lower-cased words of `s` that are at least
+/// `min_len` bytes long and not in `stop`.
+fn prefixes(s: &str, min_len: usize, stop: &[&str]) -> Vec<String> {
     s.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 3 && !STOP.contains(w))
+        .filter(|w| w.len() >= min_len && !stop.contains(w))
         .map(|w| w.chars().take(6).collect())
         .collect()
 }
@@ -827,25 +833,12 @@ fn usable_summary(text: &str, missing: usize) -> Option<String> {
         return None;
     }
     // Whole sentences only: a note cut off by the token limit loses its last fragment.
-    let mut out = String::new();
-    let mut n = 0;
-    let mut start = 0;
-    for (i, ch) in text.char_indices() {
-        if matches!(ch, '.' | '!' | '?' | '。' | '！' | '？') {
-            let end = i + ch.len_utf8();
-            let next = text[end..].chars().next();
-            if next.is_none_or(char::is_whitespace) {
-                out.push_str(text[start..end].trim());
-                out.push(' ');
-                start = end;
-                n += 1;
-                if n == 3 {
-                    break;
-                }
-            }
-        }
-    }
-    let out = out.trim().to_string();
+    let out = spar_bank::sentences(text)
+        .into_iter()
+        .filter(|s| s.ends_with(['.', '!', '?', '。', '！', '？']))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
     (out.split_whitespace().count() >= 8).then_some(out)
 }
 
@@ -869,25 +862,19 @@ fn on_the_gaps(note: &str, missing: &[Dimension], points: &[String]) -> bool {
         "explain",
         "candidate",
     ];
-    let words = |t: &str| -> std::collections::BTreeSet<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .map(str::to_lowercase)
-            .filter(|w| w.len() >= 5 && !GENERIC.contains(&w.as_str()))
-            .map(|w| w.chars().take(6).collect())
-            .collect()
-    };
-    let mut gaps = String::new();
-    for d in missing {
-        gaps.push_str(d.label());
-        gaps.push(' ');
-        gaps.push_str(d.criterion());
-        gaps.push(' ');
-    }
-    for p in points {
-        gaps.push_str(p);
-        gaps.push(' ');
-    }
-    words(note).intersection(&words(&gaps)).count() >= 2
+    let words = |t: &str| prefixes(t, 5, &GENERIC);
+    let gaps: BTreeSet<String> = missing
+        .iter()
+        .flat_map(|d| [d.label(), d.criterion()])
+        .chain(points.iter().map(String::as_str))
+        .flat_map(words)
+        .collect();
+    words(note)
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .intersection(&gaps)
+        .count()
+        >= 2
 }
 
 /// Generic follow-ups per dimension, used when the question is not in the bank. System design
