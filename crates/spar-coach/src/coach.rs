@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use spar_bank::{Bank, PassageSource};
 use spar_core::analysis::{Analysis, Reference, analyze, design_stages};
 use spar_core::critique::{self, Coverage, Critique, CritiqueInputs};
-use spar_core::grade::{Calibration, ModelSignals, Verdict, grade};
+use spar_core::grade::{Calibration, ModelSignals, Verdict, dim_features, grade};
 use spar_core::question::{FollowUpWhen, Question};
 use spar_core::taxonomy::{Dimension, Kind, Level};
 use spar_llm::{Cancel, Llm, Params, TokenSink};
@@ -18,7 +18,7 @@ use spar_llm::{Cancel, Llm, Params, TokenSink};
 use crate::calibration::{Calibrations, PushbackPriors};
 use crate::prompts;
 use crate::{Error, Result};
-use spar_core::pushback::stage_rank;
+use spar_core::pushback::{Candidate, stage_rank};
 
 /// A question as asked, resolved against the bank.
 #[derive(Debug, Clone)]
@@ -178,8 +178,9 @@ impl Coach {
     /// A coach over `bank`, with an optional model `(llm, id)` and the calibrations shipped with
     /// spar (the one matching the model is used; deterministic otherwise).
     pub fn new(bank: Arc<Bank>, llm: Option<(Arc<Llm>, String)>, cals: &Calibrations) -> Self {
-        let (cal, priors) = cals.for_model(llm.as_ref().map(|(_, id)| id.as_str()));
-        let (fast, _) = cals.for_model(None);
+        let (cal, _) = cals.for_model(llm.as_ref().map(|(_, id)| id.as_str()));
+        // Targeting reads the deterministic grade, so it uses the priors fitted with it.
+        let (fast, priors) = cals.for_model(None);
         let grader = llm.as_ref().map(|(l, _)| l.new_session());
         let talker = llm.as_ref().map(|(l, _)| l.new_session());
         Self {
@@ -198,9 +199,8 @@ impl Coach {
     /// Uses a second model for the yes/no checklist (for example a 1.5B grader next to a fast
     /// 0.5B interviewer); the calibration fitted for that model is used.
     pub fn with_judge(mut self, judge: (Arc<Llm>, String), cals: &Calibrations) -> Self {
-        let (cal, priors) = cals.for_model(Some(&judge.1));
+        let (cal, _) = cals.for_model(Some(&judge.1));
         self.cal = cal;
-        self.priors = priors;
         self.grader = Mutex::new(Some(judge.0.new_session()));
         self.judge = Some(judge);
         self
@@ -454,15 +454,24 @@ impl Coach {
             .filter(|d| !already.contains(d))
             .collect();
         let pool = if open.is_empty() { dims } else { open };
+        let candidates: Vec<Candidate> = pool
+            .iter()
+            .map(|d| {
+                let m = a.models.get(d).copied().unwrap_or_default();
+                let x = a
+                    .analysis
+                    .dim(*d)
+                    .map(|s| dim_features(&a.analysis, s, &m, asked.level))
+                    .unwrap_or([0.0; spar_core::grade::DIM_FEATURES]);
+                Candidate {
+                    dimension: *d,
+                    p: a.p(*d),
+                    x,
+                }
+            })
+            .collect();
         let nothing = a.analysis.flags.empty || a.analysis.flags.off_topic;
-        spar_core::pushback::choose(
-            asked.kind,
-            &pool,
-            &|d| a.p(d),
-            a.threshold,
-            nothing,
-            &self.priors,
-        )
+        spar_core::pushback::choose(asked.kind, &candidates, a.threshold, nothing, &self.priors)
     }
 
     /// A bank follow-up for `dim`, best matching the verdict and the answer's words.

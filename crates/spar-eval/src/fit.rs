@@ -4,13 +4,65 @@ use std::collections::BTreeMap;
 
 use spar_coach::{CalibrationFile, Coach, PushbackPriors};
 use spar_core::fit::{DimExample, ScoreExample, fit};
-use spar_core::grade::{Verdict, dim_features, grade};
+use spar_core::grade::{Calibration, DIM_FEATURES, Verdict, dim_features, grade};
 use spar_core::metrics::qwk;
-use spar_core::pushback::choose;
+use spar_core::pushback::{Candidate, RankExample, choose, fit_ranker};
 use spar_core::taxonomy::{Dimension, Kind};
 
 use crate::Result;
 use crate::item::EvalItem;
+
+/// Folds for cross-fitting and cross-validation.
+const FOLDS: usize = 5;
+/// Gradient steps for the pushback ranker.
+const RANK_ITERS: usize = 1500;
+
+/// `x` without the model's signals: what the deterministic grade sees.
+fn deterministic(x: &[f32; DIM_FEATURES], llm: usize) -> [f32; DIM_FEATURES] {
+    let mut x = *x;
+    x[llm] = 0.0;
+    x[llm + 1] = 0.0;
+    x
+}
+
+/// Deterministic calibrations fitted on all items but one fold each (items assigned to folds
+/// round-robin), and the fold of every item.
+fn cross_fit(
+    dim_data: &[DimExample],
+    item_of: &[usize],
+    score_data: &[ScoreExample],
+    llm: usize,
+) -> (Vec<Calibration>, Vec<usize>) {
+    let fold_of: Vec<usize> = (0..score_data.len()).map(|i| i % FOLDS).collect();
+    let folds = (0..FOLDS)
+        .map(|k| {
+            let dims: Vec<DimExample> = dim_data
+                .iter()
+                .zip(item_of)
+                .filter(|(_, i)| fold_of[**i] != k)
+                .map(|(e, _)| DimExample {
+                    x: deterministic(&e.x, llm),
+                    ..e.clone()
+                })
+                .collect();
+            let scores: Vec<ScoreExample> = score_data
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| fold_of[*i] != k)
+                .map(|(_, s)| ScoreExample {
+                    dims: s
+                        .dims
+                        .iter()
+                        .map(|(d, x)| (*d, deterministic(x, llm)))
+                        .collect(),
+                    ..s.clone()
+                })
+                .collect();
+            fit(&dims, &scores, "deterministic", "cross-fit fold")
+        })
+        .collect();
+    (folds, fold_of)
+}
 
 /// Below this AUC the model's yes/no checks are not used.
 pub const MIN_LLM_AUC: f64 = 0.6;
@@ -25,6 +77,7 @@ pub fn fit_calibration(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<CalibrationFile> {
     let mut dim_data = Vec::new();
+    let mut item_of = Vec::new();
     let mut score_data = Vec::new();
     for (n, item) in items.iter().enumerate() {
         let asked = coach.resolve(
@@ -46,6 +99,7 @@ pub fn fit_calibration(
                 None
             };
             if let Some(covered) = covered {
+                item_of.push(n);
                 dim_data.push(DimExample {
                     dimension: d.dimension,
                     x,
@@ -151,48 +205,104 @@ pub fn fit_calibration(
             )
         })
         .collect();
-    // How strongly the grader's certainty should weigh against the priors: the exponent that
-    // targets best on this split.
+    // The hand rule's exponent and the ranker are chosen on cross-fitted probabilities of the
+    // deterministic grade (what targeting reads at run time): each item graded by a calibration
+    // fitted without it.
+    let (folds, fold_of) = cross_fit(&dim_data, &item_of, &score_data, llm);
+    let examples: Vec<RankExample> = items
+        .iter()
+        .zip(&score_data)
+        .enumerate()
+        .filter(|(_, (item, _))| !item.labels.pushback.is_empty())
+        .map(|(i, (item, s))| {
+            let cal = &folds[fold_of[i]];
+            RankExample {
+                kind: item.kind,
+                candidates: s
+                    .dims
+                    .iter()
+                    .map(|(d, x)| {
+                        let x = deterministic(x, llm);
+                        Candidate {
+                            dimension: *d,
+                            p: cal.p_covered(*d, &x),
+                            x,
+                        }
+                    })
+                    .collect(),
+                threshold: cal.threshold,
+                targets: item.labels.pushback.clone(),
+            }
+        })
+        .collect();
+    let nothing_said: Vec<bool> = items
+        .iter()
+        .zip(&score_data)
+        .filter(|(item, _)| !item.labels.pushback.is_empty())
+        .map(|(_, s)| s.analysis.flags.empty || s.analysis.flags.off_topic)
+        .collect();
+    let rate = |priors: &PushbackPriors, set: &[usize]| {
+        let hits = set
+            .iter()
+            .filter(|i| {
+                let e = &examples[**i];
+                e.targets.contains(&choose(
+                    e.kind,
+                    &e.candidates,
+                    e.threshold,
+                    nothing_said[**i],
+                    priors,
+                ))
+            })
+            .count();
+        hits as f64 / set.len().max(1) as f64
+    };
+    let all: Vec<usize> = (0..examples.len()).collect();
     let mut priors = PushbackPriors {
         weights,
         sharpness: 2.0,
+        ranker: None,
     };
     let mut best = (-1.0f64, 2.0f32);
     for sharpness in [0.5f32, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0] {
         priors.sharpness = sharpness;
-        let mut hits = 0usize;
-        let mut total = 0usize;
-        for (item, s) in items.iter().zip(&score_data) {
-            if item.labels.pushback.is_empty() {
-                continue;
-            }
-            total += 1;
-            let pool: Vec<Dimension> = s.dims.iter().map(|(d, _)| *d).collect();
-            let p = |d: Dimension| {
-                s.dims
-                    .iter()
-                    .find(|x| x.0 == d)
-                    .map(|(d, x)| cal.p_covered(*d, x))
-                    .unwrap_or(0.0)
-            };
-            let nothing = s.analysis.flags.empty || s.analysis.flags.off_topic;
-            if item.labels.pushback.contains(&choose(
-                item.kind,
-                &pool,
-                &p,
-                cal.threshold,
-                nothing,
-                &priors,
-            )) {
-                hits += 1;
-            }
-        }
-        let rate = hits as f64 / total.max(1) as f64;
-        if rate > best.0 + 1e-9 {
-            best = (rate, sharpness);
+        let r = rate(&priors, &all);
+        if r > best.0 + 1e-9 {
+            best = (r, sharpness);
         }
     }
     priors.sharpness = best.1;
+    // The ranker's penalty by 5-fold cross-validation over the examples; it replaces the rule
+    // only if it targets better out of fold.
+    let cv = |l2: f32| {
+        let mut hits = 0.0;
+        for k in 0..FOLDS {
+            let train: Vec<RankExample> = examples
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % FOLDS != k)
+                .map(|(_, e)| e.clone())
+                .collect();
+            let test: Vec<usize> = all.iter().copied().filter(|i| i % FOLDS == k).collect();
+            let p = PushbackPriors {
+                ranker: Some(fit_ranker(&train, l2, RANK_ITERS)),
+                ..priors.clone()
+            };
+            hits += rate(&p, &test) * test.len() as f64;
+        }
+        hits / all.len().max(1) as f64
+    };
+    let mut ranked = (-1.0f64, 0.1f32);
+    for l2 in [0.03f32, 0.1, 0.3, 1.0] {
+        let r = cv(l2);
+        if r > ranked.0 + 1e-9 {
+            ranked = (r, l2);
+        }
+    }
+    let rule_rate = best.0;
+    if ranked.0 > rule_rate {
+        priors.ranker = Some(fit_ranker(&examples, ranked.1, RANK_ITERS));
+    }
 
     // In-sample agreement, for the record.
     let preds: Vec<u8> = score_data
@@ -208,7 +318,10 @@ pub fn fit_calibration(
         "items": items.len(),
         "dimension_examples": dim_data.len(),
         "in_sample_qwk_deterministic_path": qwk(&labels, &preds, 5),
-        "in_sample_pushback_targeting": best.0,
+        "pushback_targeting_rule_cross_fitted": rule_rate,
+        "pushback_targeting_ranker_cv": ranked.0,
+        "pushback_ranker_l2": ranked.1,
+        "pushback_uses_ranker": priors.ranker.is_some(),
     });
     Ok(CalibrationFile {
         calibration: cal,

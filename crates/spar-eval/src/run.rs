@@ -45,8 +45,12 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
 pub struct Debug {
     pub id: String,
     pub p_covered: Vec<(spar_core::taxonomy::Dimension, f32)>,
+    /// The dimension model's inputs, in the order of `spar_core::grade::DIM_FEATURE_NAMES`.
+    pub features: Vec<(spar_core::taxonomy::Dimension, Vec<f32>)>,
     pub llm_yes: Vec<(spar_core::taxonomy::Dimension, f32)>,
     pub raw_score: f32,
+    /// Cues of each dimension found in the question itself: (strong, weak).
+    pub question_cues: Vec<(spar_core::taxonomy::Dimension, usize, usize)>,
     pub bank_match: Option<String>,
     pub match_confidence: f32,
     pub flags: spar_core::analysis::Flags,
@@ -99,12 +103,38 @@ pub fn predict_debug(
     let debug = Debug {
         id: item.id.clone(),
         p_covered: a.verdict.p_covered.clone(),
+        features: a
+            .analysis
+            .dims
+            .iter()
+            .map(|d| {
+                let m = a.models.get(&d.dimension).copied().unwrap_or_default();
+                let x = spar_core::grade::dim_features(&a.analysis, d, &m, item.level);
+                (d.dimension, x.to_vec())
+            })
+            .collect(),
         llm_yes: a
             .models
             .iter()
             .filter_map(|(d, m)| m.llm_yes.map(|p| (*d, p)))
             .collect(),
         raw_score: a.verdict.raw_score,
+        question_cues: spar_core::analysis::analyze(
+            &item.question,
+            &spar_core::analysis::Reference {
+                kind: item.kind,
+                level: item.level,
+                question: &item.question,
+                dimensions: item.kind.dimensions().to_vec(),
+                key_points: Vec::new(),
+                reference_answer: "",
+                scenario: None,
+            },
+        )
+        .dims
+        .iter()
+        .map(|d| (d.dimension, d.strong, d.weak))
+        .collect(),
         bank_match: asked.question.as_ref().map(|q| q.id.clone()),
         match_confidence: asked.confidence,
         flags: a.analysis.flags.clone(),
