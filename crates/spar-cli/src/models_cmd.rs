@@ -160,6 +160,20 @@ pub fn load_for_practice(
                 eprintln!("SPAR_NO_FETCH=1: continuing without a model ({e:#}).");
                 return Ok(None);
             }
+            // Someone at a terminal is asked; scripts and pipes get the announcement only.
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+                eprint!("Download it now? [Y/n] ");
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+                if matches!(line.trim().to_lowercase().as_str(), "n" | "no") {
+                    eprintln!(
+                        "Continuing without a model. Fetch it any time with `spar models fetch {}`.",
+                        entry.id
+                    );
+                    return Ok(None);
+                }
+            }
             match registry::fetch(&reg, &entry.id, &FetchOptions::default(), &mut Bar::new()) {
                 Ok(p) => p,
                 Err(e) => {
