@@ -374,6 +374,10 @@ fn tmp_path(dest: &Path) -> PathBuf {
 /// Copies (or hard-links) `src` to the temp path of `dest`, with progress.
 fn copy_in(src: &Path, tmp: &Path, progress: &mut dyn FetchProgress) -> Result<()> {
     let _ = std::fs::remove_file(tmp);
+    // Link the file itself: `hard_link` does not follow symlinks on Linux, and a link to a
+    // relative symlink (the Hugging Face cache's snapshots point into `../../blobs/`) dangles
+    // once it sits in another folder.
+    let src = &std::fs::canonicalize(src).map_err(|e| Error::io(src, e))?;
     if std::fs::hard_link(src, tmp).is_ok() {
         return Ok(());
     }
