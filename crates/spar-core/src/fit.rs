@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::Analysis;
-use crate::grade::{Calibration, DIM_FEATURES, SCORE_FEATURES, score_features, sigmoid};
+use crate::grade::{Calibration, DIM_FEATURES, SCORE_FEATURES, score_features};
 use crate::metrics::{Confusion, qwk};
 use crate::taxonomy::{Dimension, Level};
 
@@ -27,58 +27,153 @@ pub struct ScoreExample {
     pub analysis: Analysis,
 }
 
-/// Fits the logistic dimension model with Newton-free gradient descent (small data: a few
-/// thousand rows, a few dozen parameters).
+/// Fits the logistic dimension model — shared feature weights, one offset per dimension and a
+/// global intercept — by Newton's method on the summed log-loss plus an L2 penalty: `l2` on each
+/// dimension's offset (few examples each) and `l2 / 10` on the shared weights; the intercept is
+/// free. Small data (a few thousand rows, a few dozen parameters), so each step solves the full
+/// Hessian; steps are halved whenever the penalised loss would rise. Deterministic.
 pub fn fit_dimensions(
     data: &[DimExample],
     l2: f32,
     iters: usize,
 ) -> (Vec<f32>, BTreeMap<Dimension, f32>, f32) {
-    let mut w = vec![0f32; DIM_FEATURES];
     let dims: Vec<Dimension> = {
         let mut v: Vec<Dimension> = data.iter().map(|e| e.dimension).collect();
         v.sort();
         v.dedup();
         v
     };
-    let mut b: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 0.0)).collect();
-    let mut global = 0f32;
-    let n = data.len().max(1) as f32;
-    let lr = 0.5f32;
-    // Adam-like per-parameter step sizes keep it stable without tuning.
-    let mut gw2 = [1e-8f32; DIM_FEATURES];
-    let mut gb2: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 1e-8)).collect();
-    let mut gg2 = 1e-8f32;
-    for _ in 0..iters {
-        let mut gw = [0f32; DIM_FEATURES];
-        let mut gb: BTreeMap<Dimension, f32> = dims.iter().map(|d| (*d, 0.0)).collect();
-        let mut gg = 0f32;
-        for e in data {
-            let z = global + b[&e.dimension] + w.iter().zip(&e.x).map(|(a, x)| a * x).sum::<f32>();
-            let err = sigmoid(z) - if e.covered { 1.0 } else { 0.0 };
-            for (g, x) in gw.iter_mut().zip(&e.x) {
-                *g += err * x;
+    let nf = DIM_FEATURES;
+    let n = nf + dims.len() + 1;
+    let global = n - 1;
+    let penalty: Vec<f64> = (0..n)
+        .map(|i| {
+            if i < nf {
+                l2 as f64 / 10.0
+            } else if i < global {
+                l2 as f64
+            } else {
+                1e-6
             }
-            *gb.get_mut(&e.dimension).expect("dimension seen") += err;
-            gg += err;
+        })
+        .collect();
+    // Each row as its active parameter indices and values.
+    let rows: Vec<(Vec<(usize, f64)>, f64)> = data
+        .iter()
+        .map(|e| {
+            let mut phi: Vec<(usize, f64)> =
+                e.x.iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0)
+                    .map(|(i, v)| (i, *v as f64))
+                    .collect();
+            let d = dims.binary_search(&e.dimension).expect("dimension seen");
+            phi.push((nf + d, 1.0));
+            phi.push((global, 1.0));
+            (phi, if e.covered { 1.0 } else { 0.0 })
+        })
+        .collect();
+    let loss = |theta: &[f64]| -> f64 {
+        let mut l = 0.0;
+        for (phi, y) in &rows {
+            let z: f64 = phi.iter().map(|(i, v)| theta[*i] * v).sum();
+            // log(1 + e^z) − y·z, computed stably.
+            l += z.max(0.0) + (-z.abs()).exp().ln_1p() - y * z;
         }
-        for (i, g) in gw.iter_mut().enumerate() {
-            *g = *g / n + l2 * w[i];
-            gw2[i] += *g * *g;
-            w[i] -= lr * *g / gw2[i].sqrt();
+        l + theta
+            .iter()
+            .zip(&penalty)
+            .map(|(t, p)| p * t * t)
+            .sum::<f64>()
+    };
+    let mut theta = vec![0f64; n];
+    let mut current = loss(&theta);
+    for _ in 0..iters {
+        let mut grad: Vec<f64> = theta
+            .iter()
+            .zip(&penalty)
+            .map(|(t, p)| 2.0 * p * t)
+            .collect();
+        let mut hess = vec![0f64; n * n];
+        for i in 0..n {
+            hess[i * n + i] = 2.0 * penalty[i];
         }
-        for d in &dims {
-            // Per-dimension offsets are shrunk harder: few examples each.
-            let g = gb[d] / n + 4.0 * l2 * b[d];
-            *gb2.get_mut(d).expect("dimension seen") += g * g;
-            *b.get_mut(d).expect("dimension seen") -= lr * g / gb2[d].sqrt();
+        for (phi, y) in &rows {
+            let z: f64 = phi.iter().map(|(i, v)| theta[*i] * v).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let w = p * (1.0 - p);
+            for (i, vi) in phi {
+                grad[*i] += (p - y) * vi;
+                for (j, vj) in phi {
+                    hess[i * n + j] += w * vi * vj;
+                }
+            }
         }
-        let g = gg / n;
-        gg2 += g * g;
-        global -= lr * g / gg2.sqrt();
+        let Some(step) = solve_spd(&hess, &grad, n) else {
+            break;
+        };
+        let mut scale = 1.0;
+        let mut moved = false;
+        for _ in 0..30 {
+            let next: Vec<f64> = theta
+                .iter()
+                .zip(&step)
+                .map(|(t, s)| t - scale * s)
+                .collect();
+            let l = loss(&next);
+            if l <= current {
+                moved = current - l > 1e-10;
+                theta = next;
+                current = l;
+                break;
+            }
+            scale /= 2.0;
+        }
+        if !moved {
+            break;
+        }
     }
-    let bias: BTreeMap<Dimension, f32> = b.into_iter().map(|(d, v)| (d, v + global)).collect();
-    (w, bias, global)
+    let w: Vec<f32> = theta[..nf].iter().map(|v| *v as f32).collect();
+    let g = theta[global];
+    let bias: BTreeMap<Dimension, f32> = dims
+        .iter()
+        .enumerate()
+        .map(|(k, d)| (*d, (theta[nf + k] + g) as f32))
+        .collect();
+    (w, bias, g as f32)
+}
+
+/// Solves `a · x = b` for a symmetric positive definite `a` (n × n, row-major) by Cholesky
+/// decomposition; `None` when `a` is not positive definite.
+fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0f64; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut sum = a[i * n + j];
+            for k in 0..j {
+                sum -= l[i * n + k] * l[j * n + k];
+            }
+            if i == j {
+                if sum <= 0.0 {
+                    return None;
+                }
+                l[i * n + i] = sum.sqrt();
+            } else {
+                l[i * n + j] = sum / l[j * n + j];
+            }
+        }
+    }
+    let mut y = vec![0f64; n];
+    for i in 0..n {
+        let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
+        y[i] = (b[i] - s) / l[i * n + i];
+    }
+    let mut x = vec![0f64; n];
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
+        x[i] = (y[i] - s) / l[i * n + i];
+    }
+    Some(x)
 }
 
 /// The threshold on P(covered) that maximises macro-F1 while keeping the false-criticism rate
@@ -189,14 +284,30 @@ pub fn fit_cutpoints(raw: &[f32], labels: &[u8]) -> [f32; 4] {
     cuts
 }
 
-/// Fits a full calibration.
+/// The false-criticism rate the decision threshold aims at when fitted: under the 10% target
+/// with room to spare on unseen answers.
+pub const FALSE_CRITICISM_AIM: f64 = 0.06;
+
+/// Probabilities of the dimension model on answers it was not fitted on, for stacking.
+#[derive(Debug, Clone)]
+pub struct OutOfFold {
+    /// P(covered) of every row of `dim_data`, in order.
+    pub dims: Vec<f32>,
+    /// P(covered) of every dimension of every row of `score_data`, in order.
+    pub scores: Vec<Vec<f32>>,
+}
+
+/// Fits a calibration on `dim_data` and `score_data`. With `oof`, the decision threshold and the
+/// score model are fitted on out-of-fold probabilities, which are as uncertain as the ones the
+/// coach will see on new answers; without it, on the in-sample ones.
 pub fn fit(
     dim_data: &[DimExample],
     score_data: &[ScoreExample],
     signals: &str,
     note: &str,
+    oof: Option<&OutOfFold>,
 ) -> Calibration {
-    let (w, bias_map, global) = fit_dimensions(dim_data, 0.01, 1500);
+    let (w, bias_map, global) = fit_dimensions(dim_data, 1.0, 50);
     let mut cal = Calibration {
         signals: signals.to_string(),
         dim_weights: w,
@@ -209,16 +320,27 @@ pub fn fit(
         fitted_on: note.to_string(),
         injection_margin: 0.6,
     };
-    let probs: Vec<(f32, bool)> = dim_data
-        .iter()
-        .map(|e| (cal.p_covered(e.dimension, &e.x), e.covered))
-        .collect();
-    // Aim under the 10% false-criticism target with room to spare on unseen answers.
-    cal.threshold = pick_threshold(&probs, 0.07);
+    let probs: Vec<(f32, bool)> = match oof {
+        Some(o) => o
+            .dims
+            .iter()
+            .zip(dim_data)
+            .map(|(p, e)| (*p, e.covered))
+            .collect(),
+        None => dim_data
+            .iter()
+            .map(|e| (cal.p_covered(e.dimension, &e.x), e.covered))
+            .collect(),
+    };
+    cal.threshold = pick_threshold(&probs, FALSE_CRITICISM_AIM);
     let xs: Vec<[f32; SCORE_FEATURES]> = score_data
         .iter()
-        .map(|s| {
-            let ps: Vec<f32> = s.dims.iter().map(|(d, x)| cal.p_covered(*d, x)).collect();
+        .enumerate()
+        .map(|(i, s)| {
+            let ps: Vec<f32> = match oof {
+                Some(o) => o.scores[i].clone(),
+                None => s.dims.iter().map(|(d, x)| cal.p_covered(*d, x)).collect(),
+            };
             score_features(&s.analysis, &ps, cal.threshold, s.level)
         })
         .collect();
@@ -235,6 +357,7 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grade::sigmoid;
 
     #[test]
     fn logistic_regression_separates_a_clear_signal() {
@@ -248,7 +371,7 @@ mod tests {
                 covered: i % 10 >= 5,
             });
         }
-        let (w, b, _) = fit_dimensions(&data, 0.001, 3000);
+        let (w, b, _) = fit_dimensions(&data, 0.001, 50);
         assert!(w[0] > 3.0, "{w:?}");
         let p = |v: f32| {
             let mut x = [0f32; DIM_FEATURES];

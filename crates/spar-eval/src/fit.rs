@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use spar_coach::{CalibrationFile, Coach, PushbackPriors};
-use spar_core::fit::{DimExample, ScoreExample, fit};
+use spar_core::fit::{
+    DimExample, FALSE_CRITICISM_AIM, OutOfFold, ScoreExample, fit, pick_threshold,
+};
 use spar_core::grade::{Calibration, DIM_FEATURES, Verdict, dim_features, grade};
 use spar_core::metrics::qwk;
 use spar_core::pushback::{Candidate, RankExample, choose, fit_ranker};
@@ -25,23 +27,25 @@ fn deterministic(x: &[f32; DIM_FEATURES], llm: usize) -> [f32; DIM_FEATURES] {
     x
 }
 
-/// Deterministic calibrations fitted on all items but one fold each (items assigned to folds
-/// round-robin), and the fold of every item.
+/// Calibrations fitted on all items but one fold each (items assigned to folds round-robin;
+/// without the model's signals unless `keep_llm`), and what each gives the items it did not see.
 fn cross_fit(
     dim_data: &[DimExample],
     item_of: &[usize],
     score_data: &[ScoreExample],
     llm: usize,
-) -> (Vec<Calibration>, Vec<usize>) {
+    keep_llm: bool,
+) -> (Vec<Calibration>, Vec<usize>, OutOfFold) {
+    let strip = |x: &[f32; DIM_FEATURES]| if keep_llm { *x } else { deterministic(x, llm) };
     let fold_of: Vec<usize> = (0..score_data.len()).map(|i| i % FOLDS).collect();
-    let folds = (0..FOLDS)
+    let folds: Vec<Calibration> = (0..FOLDS)
         .map(|k| {
             let dims: Vec<DimExample> = dim_data
                 .iter()
                 .zip(item_of)
                 .filter(|(_, i)| fold_of[**i] != k)
                 .map(|(e, _)| DimExample {
-                    x: deterministic(&e.x, llm),
+                    x: strip(&e.x),
                     ..e.clone()
                 })
                 .collect();
@@ -50,18 +54,31 @@ fn cross_fit(
                 .enumerate()
                 .filter(|(i, _)| fold_of[*i] != k)
                 .map(|(_, s)| ScoreExample {
-                    dims: s
-                        .dims
-                        .iter()
-                        .map(|(d, x)| (*d, deterministic(x, llm)))
-                        .collect(),
+                    dims: s.dims.iter().map(|(d, x)| (*d, strip(x))).collect(),
                     ..s.clone()
                 })
                 .collect();
-            fit(&dims, &scores, "deterministic", "cross-fit fold")
+            fit(&dims, &scores, "cross-fit", "cross-fit fold", None)
         })
         .collect();
-    (folds, fold_of)
+    let oof = OutOfFold {
+        dims: dim_data
+            .iter()
+            .zip(item_of)
+            .map(|(e, i)| folds[fold_of[*i]].p_covered(e.dimension, &strip(&e.x)))
+            .collect(),
+        scores: score_data
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.dims
+                    .iter()
+                    .map(|(d, x)| folds[fold_of[i]].p_covered(*d, &strip(x)))
+                    .collect()
+            })
+            .collect(),
+    };
+    (folds, fold_of, oof)
 }
 
 /// Below this AUC the model's yes/no checks are not used.
@@ -177,7 +194,11 @@ pub fn fit_calibration(
             .map(|a| format!(" (model checks of {signals}: AUC {a:.2})"))
             .unwrap_or_default()
     );
-    let cal = fit(&dim_data, &score_data, &signals_used, &note);
+    // The threshold and the score model are fitted on cross-fitted probabilities (stacking):
+    // in-sample ones are surer than the coach will be on new answers.
+    let keep_llm = signals_used != "deterministic";
+    let (_, _, oof) = cross_fit(&dim_data, &item_of, &score_data, llm, keep_llm);
+    let cal = fit(&dim_data, &score_data, &signals_used, &note, Some(&oof));
 
     // Pushback priors: how often a missing dimension is among those labelled for the follow-up.
     let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
@@ -208,14 +229,28 @@ pub fn fit_calibration(
     // The hand rule's exponent and the ranker are chosen on cross-fitted probabilities of the
     // deterministic grade (what targeting reads at run time): each item graded by a calibration
     // fitted without it.
-    let (folds, fold_of) = cross_fit(&dim_data, &item_of, &score_data, llm);
+    let (folds, fold_of, det_oof) = cross_fit(&dim_data, &item_of, &score_data, llm, false);
+    // The threshold targeting will compare against: the deterministic calibration's.
+    let threshold = if keep_llm {
+        pick_threshold(
+            &det_oof
+                .dims
+                .iter()
+                .zip(&dim_data)
+                .map(|(p, e)| (*p, e.covered))
+                .collect::<Vec<_>>(),
+            FALSE_CRITICISM_AIM,
+        )
+    } else {
+        cal.threshold
+    };
     let examples: Vec<RankExample> = items
         .iter()
         .zip(&score_data)
         .enumerate()
         .filter(|(_, (item, _))| !item.labels.pushback.is_empty())
         .map(|(i, (item, s))| {
-            let cal = &folds[fold_of[i]];
+            let fold = &folds[fold_of[i]];
             RankExample {
                 kind: item.kind,
                 candidates: s
@@ -225,12 +260,12 @@ pub fn fit_calibration(
                         let x = deterministic(x, llm);
                         Candidate {
                             dimension: *d,
-                            p: cal.p_covered(*d, &x),
+                            p: fold.p_covered(*d, &x),
                             x,
                         }
                     })
                     .collect(),
-                threshold: cal.threshold,
+                threshold,
                 targets: item.labels.pushback.clone(),
             }
         })
