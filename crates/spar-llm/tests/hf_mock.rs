@@ -12,7 +12,9 @@
 //!   a single request, also with the network unreachable and `HF_HUB_OFFLINE=1`;
 //! - a source pinned to a commit asks the hub for that commit and is found in the cache under it;
 //! - a download whose sha256 differs from the pin is rejected, naming the source, and leaves no
-//!   partial file in the models folder.
+//!   partial file in the models folder;
+//! - a damaged copy in the cache is downloaded again (replacing the cache blob) rather than
+//!   failing every fetch, and offline it fails with an error naming the damaged cache file.
 //!
 //! Nothing here leaves the loopback interface.
 
@@ -374,6 +376,32 @@ fn repo_cache(hf_home: &Path) -> PathBuf {
     hf_home.join("hub").join("models--owner--name")
 }
 
+/// Writes the cache as the Python client (or an earlier fetch) leaves it for `main` at `COMMIT`:
+/// `content` as the blob named after the sha256 of `named_after` (the etag the hub gave), a
+/// relative symlink to it from the snapshot, and the ref. Returns the blob's path.
+fn seed_cache(hf_home: &Path, named_after: &[u8], content: &[u8]) -> PathBuf {
+    let cache = repo_cache(hf_home);
+    std::fs::create_dir_all(cache.join("blobs")).unwrap();
+    std::fs::create_dir_all(cache.join("refs")).unwrap();
+    std::fs::create_dir_all(cache.join("snapshots").join(COMMIT)).unwrap();
+    let blob = cache.join("blobs").join(sha(named_after));
+    std::fs::write(&blob, content).unwrap();
+    std::fs::write(cache.join("refs").join("main"), COMMIT).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new("../../blobs").join(sha(named_after)),
+        cache.join("snapshots").join(COMMIT).join(FILE),
+    )
+    .unwrap();
+    blob
+}
+
+/// `good` with one byte changed: same size, so only the sha256 can tell.
+fn damaged(good: &[u8]) -> Vec<u8> {
+    let mut bad = good.to_vec();
+    bad[good.len() / 2] ^= 0x5a;
+    bad
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -450,17 +478,7 @@ fn hf_cache_is_used_without_network() {
     // The cache as the Python client (or an earlier fetch) leaves it: the blob, a relative
     // symlink to it from the snapshot, and the ref.
     let hf_home = tempfile::tempdir().unwrap();
-    let cache = repo_cache(hf_home.path());
-    std::fs::create_dir_all(cache.join("blobs")).unwrap();
-    std::fs::create_dir_all(cache.join("refs")).unwrap();
-    std::fs::create_dir_all(cache.join("snapshots").join(COMMIT)).unwrap();
-    std::fs::write(cache.join("blobs").join(sha(&good)), &good).unwrap();
-    std::fs::write(cache.join("refs").join("main"), COMMIT).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new("../../blobs").join(sha(&good)),
-        cache.join("snapshots").join(COMMIT).join(FILE),
-    )
-    .unwrap();
+    let blob = seed_cache(hf_home.path(), &good, &good);
 
     // Online, with a hub that would answer: the cache is used and the hub never asked.
     let hub = Hub::start(good.clone());
@@ -489,10 +507,7 @@ fn hf_cache_is_used_without_network() {
     assert!(hub.seen().is_empty(), "{:#?}", hub.seen());
 
     // The blob itself is untouched by all of that.
-    assert_eq!(
-        std::fs::read(cache.join("blobs").join(sha(&good))).unwrap(),
-        good
-    );
+    assert_eq!(std::fs::read(&blob).unwrap(), good);
 }
 
 #[test]
@@ -500,9 +515,7 @@ fn a_corrupted_hf_download_is_rejected() {
     let _env = lock_env();
     let good = model_bytes();
     // Same size, one byte different: only the sha256 can tell.
-    let mut bad = good.clone();
-    bad[good.len() / 2] ^= 0x5a;
-    let hub = Hub::start(bad);
+    let hub = Hub::start(damaged(&good));
     let hf_home = tempfile::tempdir().unwrap();
     point_hf_at(&hub.endpoint(), hf_home.path());
     let models = tempfile::tempdir().unwrap();
@@ -560,4 +573,129 @@ fn a_pinned_revision_is_downloaded_and_then_found_in_the_cache() {
         stages.0
     );
     assert!(hub.seen().len() > seen.len());
+}
+
+#[test]
+fn a_damaged_cache_copy_is_downloaded_again() {
+    let _env = lock_env();
+    let good = model_bytes();
+    let bad = damaged(&good);
+    // A blob named after the right etag whose bytes are wrong (a bad disk, or a bad download
+    // hf-hub kept), and a hard link to it standing for a model placed from it earlier.
+    let hf_home = tempfile::tempdir().unwrap();
+    let blob = seed_cache(hf_home.path(), &good, &bad);
+    let earlier = hf_home.path().join("placed-earlier.gguf");
+    std::fs::hard_link(&blob, &earlier).unwrap();
+    let hub = Hub::start(good.clone());
+    point_hf_at(&hub.endpoint(), hf_home.path());
+
+    let (models, stages) = fetch_fresh(&good, None, &options(false));
+    assert!(
+        stages.any("found x.gguf in the Hugging Face cache"),
+        "{:#?}",
+        stages.0
+    );
+    assert!(
+        stages.any("the Hugging Face cache copy of x.gguf is damaged (sha256 mismatch"),
+        "{:#?}",
+        stages.0
+    );
+    let seen = hub.seen();
+    assert_eq!(
+        seen[0].path,
+        format!("/{REPO}/resolve/main/{FILE}"),
+        "{seen:#?}"
+    );
+    let cdn = format!("/cdn/{}", sha(&good));
+    assert!(
+        seen.iter().any(|s| s.path == cdn && s.status == 206),
+        "the file was downloaded: {seen:#?}"
+    );
+
+    // hf-hub renamed the download over the blob, so the cache now holds the good bytes and the
+    // snapshot still leads to them, while the earlier link kept the old inode: neither the
+    // download nor the model placed from it changed a file someone else holds.
+    assert_eq!(std::fs::read(&blob).unwrap(), good);
+    let snapshot = repo_cache(hf_home.path())
+        .join("snapshots")
+        .join(COMMIT)
+        .join(FILE);
+    assert_eq!(std::fs::read(&snapshot).unwrap(), good);
+    assert_eq!(std::fs::read(&earlier).unwrap(), bad);
+    assert_eq!(
+        std::fs::read(models.path().join("m.gguf")).unwrap(),
+        good,
+        "the placed model"
+    );
+
+    // The next fetch is served from the repaired cache without a request.
+    let before = hub.seen().len();
+    let (_again, stages) = fetch_fresh(&good, None, &options(false));
+    assert!(
+        !stages.any("the Hugging Face cache copy"),
+        "{:#?}",
+        stages.0
+    );
+    assert_eq!(hub.seen().len(), before, "{:#?}", hub.seen());
+}
+
+#[test]
+fn a_damaged_cache_copy_offline_is_reported() {
+    let _env = lock_env();
+    let good = model_bytes();
+    let bad = damaged(&good);
+    let hf_home = tempfile::tempdir().unwrap();
+    let blob = seed_cache(hf_home.path(), &good, &bad);
+    let hub = Hub::start(good.clone());
+    point_hf_at(&hub.endpoint(), hf_home.path());
+    // SAFETY: as in `point_hf_at`; ENV is held.
+    unsafe { std::env::set_var("HF_HUB_OFFLINE", "1") };
+    let opts = FetchOptions {
+        python: "/nonexistent/python3".into(),
+        ..FetchOptions::default()
+    };
+    assert!(opts.offline);
+    let models = tempfile::tempdir().unwrap();
+    let reg = registry(models.path(), &good, None);
+
+    let mut stages = Stages::default();
+    let err = registry::fetch(&reg, "m", &opts, &mut stages)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("huggingface owner/name/x.gguf"), "{err}");
+    assert!(
+        err.contains("the Hugging Face cache copy of x.gguf is damaged (sha256 mismatch"),
+        "{err}"
+    );
+    assert!(err.contains("HF_HUB_OFFLINE=1"), "{err}");
+    // It names what to delete: the snapshot link and the blob behind it.
+    let snapshot = repo_cache(hf_home.path())
+        .join("snapshots")
+        .join(COMMIT)
+        .join(FILE);
+    let blob_real = std::fs::canonicalize(&blob).unwrap();
+    assert!(err.contains(&snapshot.display().to_string()), "{err}");
+    assert!(err.contains(&blob_real.display().to_string()), "{err}");
+    assert!(
+        !stages.any("the Hugging Face cache copy"),
+        "no download announced: {:#?}",
+        stages.0
+    );
+    assert!(hub.seen().is_empty(), "{:#?}", hub.seen());
+
+    // Nothing placed or half-placed, and the cache left as it was for the user to deal with.
+    assert_eq!(
+        std::fs::read_dir(models.path()).unwrap().count(),
+        0,
+        "the models folder is as empty as before: {:?}",
+        leftovers(models.path())
+    );
+    assert_eq!(std::fs::read(&blob).unwrap(), bad);
+    assert!(
+        snapshot
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
