@@ -196,9 +196,13 @@ pub fn fit_calibration(
     );
     // The threshold and the score model are fitted on cross-fitted probabilities (stacking):
     // in-sample ones are surer than the coach will be on new answers.
+    // Targeting reads the deterministic grade, so its cross-fit is always needed; a model's
+    // signals get their own.
     let keep_llm = signals_used != "deterministic";
-    let (_, _, oof) = cross_fit(&dim_data, &item_of, &score_data, llm, keep_llm);
-    let cal = fit(&dim_data, &score_data, &signals_used, &note, Some(&oof));
+    let (folds, fold_of, det_oof) = cross_fit(&dim_data, &item_of, &score_data, llm, false);
+    let model_oof = keep_llm.then(|| cross_fit(&dim_data, &item_of, &score_data, llm, true).2);
+    let oof = model_oof.as_ref().unwrap_or(&det_oof);
+    let cal = fit(&dim_data, &score_data, &signals_used, &note, Some(oof));
 
     // Pushback priors: how often a missing dimension is among those labelled for the follow-up.
     let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
@@ -229,7 +233,6 @@ pub fn fit_calibration(
     // The hand rule's exponent and the ranker are chosen on cross-fitted probabilities of the
     // deterministic grade (what targeting reads at run time): each item graded by a calibration
     // fitted without it.
-    let (folds, fold_of, det_oof) = cross_fit(&dim_data, &item_of, &score_data, llm, false);
     // The threshold targeting will compare against: the deterministic calibration's.
     let threshold = if keep_llm {
         pick_threshold(
