@@ -381,6 +381,62 @@ mod tests {
         assert!(p(0.9) > 0.8 && p(0.1) < 0.2);
     }
 
+    /// With out-of-fold probabilities the threshold is chosen on them, not on the in-sample
+    /// ones: here the in-sample model separates perfectly (any low threshold works), while the
+    /// out-of-fold probabilities only separate between 0.5 and 0.6.
+    #[test]
+    fn stacked_threshold_comes_from_out_of_fold_probabilities() {
+        use crate::analysis::{Reference, analyze};
+        use crate::taxonomy::Kind;
+        let reference = Reference {
+            kind: Kind::Algorithm,
+            level: Level::Mid,
+            question: "Reverse a linked list",
+            dimensions: vec![Dimension::Complexity],
+            key_points: Vec::new(),
+            reference_answer: "",
+            scenario: None,
+        };
+        let mut dims = Vec::new();
+        let mut scores = Vec::new();
+        for i in 0..40 {
+            let covered = i % 2 == 0;
+            let mut x = [0f32; DIM_FEATURES];
+            x[0] = if covered { 1.0 } else { 0.0 };
+            dims.push(DimExample {
+                dimension: Dimension::Complexity,
+                x,
+                covered,
+            });
+            scores.push(ScoreExample {
+                score: if covered { 4 } else { 2 },
+                level: Level::Mid,
+                dims: vec![(Dimension::Complexity, x)],
+                analysis: analyze("It runs in O(n) time.", &reference),
+            });
+        }
+        let in_sample = fit(&dims, &scores, "t", "t", None);
+        let oof = OutOfFold {
+            dims: dims
+                .iter()
+                .map(|e| if e.covered { 0.6 } else { 0.5 })
+                .collect(),
+            scores: dims
+                .iter()
+                .map(|e| vec![if e.covered { 0.6 } else { 0.5 }])
+                .collect(),
+        };
+        let stacked = fit(&dims, &scores, "t", "t", Some(&oof));
+        assert!(
+            (stacked.threshold - 0.51).abs() < 1e-6,
+            "{}",
+            stacked.threshold
+        );
+        assert!(in_sample.threshold < 0.5, "{}", in_sample.threshold);
+        // The dimension model itself is the same either way.
+        assert_eq!(stacked.dim_weights, in_sample.dim_weights);
+    }
+
     #[test]
     fn ridge_recovers_a_line() {
         let xs: Vec<[f32; SCORE_FEATURES]> = (0..50)
