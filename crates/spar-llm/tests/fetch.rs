@@ -6,41 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
 use spar_llm::registry::{self, FetchOptions, FetchProgress, Quiet, Registry, Status};
 use spar_llm::{Error, model::Arch, testing::write_tiny_model};
 
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A registry with one model `m` whose pinned size and sha256 are those of `good`, fetched from
-/// `sources` (TOML inline tables).
-fn registry(models: &Path, good: &[u8], sources: &[String]) -> Registry {
-    let text = format!(
-        "default = \"m\"\n[[model]]\nid = \"m\"\nname = \"M\"\narchitecture = \"qwen2\"\nfile = \"m.gguf\"\nsize = {}\nsha256 = \"{}\"\nlicense = \"x\"\nram_mb = 1\nsources = [{}]\n",
-        good.len(),
-        sha(good),
-        sources.join(", ")
-    );
-    Registry::from_text(&text, Path::new("test-registry.toml"), models).unwrap()
-}
+mod common;
+use common::{leftovers, registry};
 
 fn local(path: &Path) -> String {
     format!("{{ kind = \"local\", path = \"{}\" }}", path.display())
-}
-
-fn leftovers(models: &Path) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(models) else {
-        return Vec::new();
-    };
-    rd.flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".partial") || n.ends_with(".tmp") || n.contains(".tmp-"))
-        .collect()
 }
 
 fn model_bytes() -> (tempfile::TempDir, Vec<u8>) {

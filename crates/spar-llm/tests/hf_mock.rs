@@ -25,21 +25,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use spar_llm::registry::{self, FetchOptions, FetchProgress, Registry, Status};
 use spar_llm::{model::Arch, testing::write_tiny_model};
+
+mod common;
+use common::{leftovers, registry, sha};
 
 const REPO: &str = "owner/name";
 const FILE: &str = "x.gguf";
 /// The commit `main` points at on the stand-in hub.
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 // ---------------------------------------------------------------------------------------------
 // The stand-in hub
@@ -288,16 +283,13 @@ fn point_hf_at(endpoint: &str, hf_home: &Path) {
 
 /// A registry with one model `m` pinned to the size and sha256 of `good`, whose only source is
 /// `REPO/FILE` on Hugging Face, at `revision` when given.
-fn registry(models: &Path, good: &[u8], revision: Option<&str>) -> Registry {
+fn hf_registry(models: &Path, good: &[u8], revision: Option<&str>) -> Registry {
     let revision = revision
         .map(|r| format!(", revision = \"{r}\""))
         .unwrap_or_default();
-    let text = format!(
-        "default = \"m\"\n[[model]]\nid = \"m\"\nname = \"M\"\narchitecture = \"qwen2\"\nfile = \"m.gguf\"\nsize = {}\nsha256 = \"{}\"\nlicense = \"x\"\nram_mb = 1\nsources = [{{ kind = \"huggingface\", repo = \"{REPO}\", file = \"{FILE}\"{revision} }}]\n",
-        good.len(),
-        sha(good),
-    );
-    Registry::from_text(&text, Path::new("test-registry.toml"), models).unwrap()
+    let source =
+        format!("{{ kind = \"huggingface\", repo = \"{REPO}\", file = \"{FILE}\"{revision} }}");
+    registry(models, good, &[source])
 }
 
 fn model_bytes() -> Vec<u8> {
@@ -310,17 +302,6 @@ fn options(offline: bool) -> FetchOptions {
         python: "/nonexistent/python3".into(),
         offline,
     }
-}
-
-/// Temporary and partial files in the models folder.
-fn leftovers(models: &Path) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(models) else {
-        return Vec::new();
-    };
-    rd.flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".partial") || n.ends_with(".tmp") || n.contains(".tmp-"))
-        .collect()
 }
 
 /// Records the stages a fetch announces.
@@ -348,7 +329,7 @@ fn fetch_fresh(
     opts: &FetchOptions,
 ) -> (tempfile::TempDir, Stages) {
     let models = tempfile::tempdir().unwrap();
-    let reg = registry(models.path(), good, revision);
+    let reg = hf_registry(models.path(), good, revision);
     let mut stages = Stages::default();
     let placed = registry::fetch(&reg, "m", opts, &mut stages)
         .unwrap_or_else(|e| panic!("fetch failed: {e}\nstages: {:#?}", stages.0));
@@ -369,6 +350,19 @@ fn fetch_fresh(
         leftovers(models.path())
     );
     (models, stages)
+}
+
+/// [`fetch_fresh`], asserting that `hub` was not asked anything: the cache answered.
+fn fetch_without_requests(
+    hub: &Hub,
+    good: &[u8],
+    revision: Option<&str>,
+    opts: &FetchOptions,
+) -> Stages {
+    let before = hub.seen().len();
+    let (_models, stages) = fetch_fresh(good, revision, opts);
+    assert_eq!(hub.seen().len(), before, "{:#?}", hub.seen());
+    stages
 }
 
 /// The hf-hub cache folder of `REPO` under `hf_home`.
@@ -461,14 +455,12 @@ fn fetch_from_hf_endpoint_verifies_and_caches() {
     );
 
     // A second fetch, into another models folder, comes from that cache without a request.
-    let before = hub.seen().len();
-    let (_again, stages) = fetch_fresh(&good, None, &options(false));
+    let stages = fetch_without_requests(&hub, &good, None, &options(false));
     assert!(
         stages.any("found x.gguf in the Hugging Face cache"),
         "{:#?}",
         stages.0
     );
-    assert_eq!(hub.seen().len(), before, "{:#?}", hub.seen());
 }
 
 #[test]
@@ -519,7 +511,7 @@ fn a_corrupted_hf_download_is_rejected() {
     let hf_home = tempfile::tempdir().unwrap();
     point_hf_at(&hub.endpoint(), hf_home.path());
     let models = tempfile::tempdir().unwrap();
-    let reg = registry(models.path(), &good, None);
+    let reg = hf_registry(models.path(), &good, None);
 
     let err = registry::fetch(&reg, "m", &options(false), &mut Stages::default())
         .unwrap_err()
@@ -564,8 +556,7 @@ fn a_pinned_revision_is_downloaded_and_then_found_in_the_cache() {
     assert!(!cache.join("refs").join("main").exists());
 
     // Pinned, the cache answers too; `main` is a different question and goes to the hub.
-    fetch_fresh(&good, Some(COMMIT), &options(true));
-    assert_eq!(hub.seen().len(), seen.len(), "{:#?}", hub.seen());
+    fetch_without_requests(&hub, &good, Some(COMMIT), &options(true));
     let (_models, stages) = fetch_fresh(&good, None, &options(false));
     assert!(
         !stages.any("found x.gguf in the Hugging Face cache"),
@@ -629,14 +620,12 @@ fn a_damaged_cache_copy_is_downloaded_again() {
     );
 
     // The next fetch is served from the repaired cache without a request.
-    let before = hub.seen().len();
-    let (_again, stages) = fetch_fresh(&good, None, &options(false));
+    let stages = fetch_without_requests(&hub, &good, None, &options(false));
     assert!(
         !stages.any("the Hugging Face cache copy"),
         "{:#?}",
         stages.0
     );
-    assert_eq!(hub.seen().len(), before, "{:#?}", hub.seen());
 }
 
 #[test]
@@ -656,7 +645,7 @@ fn a_damaged_cache_copy_offline_is_reported() {
     };
     assert!(opts.offline);
     let models = tempfile::tempdir().unwrap();
-    let reg = registry(models.path(), &good, None);
+    let reg = hf_registry(models.path(), &good, None);
 
     let mut stages = Stages::default();
     let err = registry::fetch(&reg, "m", &opts, &mut stages)
