@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use spar_bank::{Bank, PassageSource};
 use spar_core::analysis::{Analysis, Reference, analyze, design_stages};
 use spar_core::critique::{self, Coverage, Critique, CritiqueInputs};
-use spar_core::grade::{Calibration, ModelSignals, Verdict, dim_features, grade};
+use spar_core::grade::{Calibration, DIM_FEATURES, ModelSignals, Verdict, dim_features, grade};
 use spar_core::question::{FollowUpWhen, Question};
 use spar_core::taxonomy::{Dimension, Kind, Level};
 use spar_llm::{Cancel, Llm, Params, TokenSink};
@@ -82,6 +82,15 @@ pub struct Assessment {
 }
 
 impl Assessment {
+    /// The dimension model's inputs for `d` (zeros when `d` was not analysed).
+    pub fn features(&self, d: Dimension, level: Level) -> [f32; DIM_FEATURES] {
+        let m = self.models.get(&d).copied().unwrap_or_default();
+        self.analysis
+            .dim(d)
+            .map(|s| dim_features(&self.analysis, s, &m, level))
+            .unwrap_or([0.0; DIM_FEATURES])
+    }
+
     pub fn p(&self, d: Dimension) -> f32 {
         self.verdict
             .p_covered
@@ -456,18 +465,10 @@ impl Coach {
         let pool = if open.is_empty() { dims } else { open };
         let candidates: Vec<Candidate> = pool
             .iter()
-            .map(|d| {
-                let m = a.models.get(d).copied().unwrap_or_default();
-                let x = a
-                    .analysis
-                    .dim(*d)
-                    .map(|s| dim_features(&a.analysis, s, &m, asked.level))
-                    .unwrap_or([0.0; spar_core::grade::DIM_FEATURES]);
-                Candidate {
-                    dimension: *d,
-                    p: a.p(*d),
-                    x,
-                }
+            .map(|d| Candidate {
+                dimension: *d,
+                p: a.p(*d),
+                x: a.features(*d, asked.level),
             })
             .collect();
         let nothing = a.analysis.flags.empty || a.analysis.flags.off_topic;

@@ -174,13 +174,11 @@ pub fn fit_calibration(
     let informative = llm_auc.is_some_and(|a| a >= MIN_LLM_AUC);
     let signals_used = if with_model && !informative {
         for e in &mut dim_data {
-            e.x[llm] = 0.0;
-            e.x[llm + 1] = 0.0;
+            e.x = deterministic(&e.x, llm);
         }
         for s in &mut score_data {
             for (_, x) in &mut s.dims {
-                x[llm] = 0.0;
-                x[llm + 1] = 0.0;
+                *x = deterministic(x, llm);
             }
         }
         "deterministic".to_string()
@@ -195,9 +193,8 @@ pub fn fit_calibration(
             .unwrap_or_default()
     );
     // The threshold and the score model are fitted on cross-fitted probabilities (stacking):
-    // in-sample ones are surer than the coach will be on new answers.
-    // Targeting reads the deterministic grade, so its cross-fit is always needed; a model's
-    // signals get their own.
+    // in-sample ones are surer than the coach will be on new answers. Targeting reads the
+    // deterministic grade, so its cross-fit is always needed; a model's signals get their own.
     let keep_llm = signals_used != "deterministic";
     let (folds, fold_of, det_oof) = cross_fit(&dim_data, &item_of, &score_data, llm, false);
     let model_oof = keep_llm.then(|| cross_fit(&dim_data, &item_of, &score_data, llm, true).2);
@@ -231,9 +228,8 @@ pub fn fit_calibration(
         })
         .collect();
     // The hand rule's exponent and the ranker are chosen on cross-fitted probabilities of the
-    // deterministic grade (what targeting reads at run time): each item graded by a calibration
-    // fitted without it.
-    // The threshold targeting will compare against: the deterministic calibration's.
+    // deterministic grade (what targeting reads at run time), against the deterministic
+    // calibration's threshold.
     let threshold = if keep_llm {
         pick_threshold(
             &det_oof
@@ -247,14 +243,16 @@ pub fn fit_calibration(
     } else {
         cal.threshold
     };
-    let examples: Vec<RankExample> = items
+    // Each labelled item as a ranking example, and whether nothing was said (the hand rule's
+    // special case).
+    let (examples, nothing_said): (Vec<RankExample>, Vec<bool>) = items
         .iter()
         .zip(&score_data)
         .enumerate()
         .filter(|(_, (item, _))| !item.labels.pushback.is_empty())
         .map(|(i, (item, s))| {
             let fold = &folds[fold_of[i]];
-            RankExample {
+            let example = RankExample {
                 kind: item.kind,
                 candidates: s
                     .dims
@@ -270,15 +268,13 @@ pub fn fit_calibration(
                     .collect(),
                 threshold,
                 targets: item.labels.pushback.clone(),
-            }
+            };
+            (
+                example,
+                s.analysis.flags.empty || s.analysis.flags.off_topic,
+            )
         })
-        .collect();
-    let nothing_said: Vec<bool> = items
-        .iter()
-        .zip(&score_data)
-        .filter(|(item, _)| !item.labels.pushback.is_empty())
-        .map(|(_, s)| s.analysis.flags.empty || s.analysis.flags.off_topic)
-        .collect();
+        .unzip();
     let rate = |priors: &PushbackPriors, set: &[usize]| {
         let hits = set
             .iter()

@@ -49,8 +49,6 @@ pub struct Debug {
     pub features: Vec<(spar_core::taxonomy::Dimension, Vec<f32>)>,
     pub llm_yes: Vec<(spar_core::taxonomy::Dimension, f32)>,
     pub raw_score: f32,
-    /// Cues of each dimension found in the question itself: (strong, weak).
-    pub question_cues: Vec<(spar_core::taxonomy::Dimension, usize, usize)>,
     pub bank_match: Option<String>,
     pub match_confidence: f32,
     pub flags: spar_core::analysis::Flags,
@@ -107,11 +105,7 @@ pub fn predict_debug(
             .analysis
             .dims
             .iter()
-            .map(|d| {
-                let m = a.models.get(&d.dimension).copied().unwrap_or_default();
-                let x = spar_core::grade::dim_features(&a.analysis, d, &m, item.level);
-                (d.dimension, x.to_vec())
-            })
+            .map(|d| (d.dimension, a.features(d.dimension, asked.level).to_vec()))
             .collect(),
         llm_yes: a
             .models
@@ -119,22 +113,6 @@ pub fn predict_debug(
             .filter_map(|(d, m)| m.llm_yes.map(|p| (*d, p)))
             .collect(),
         raw_score: a.verdict.raw_score,
-        question_cues: spar_core::analysis::analyze(
-            &item.question,
-            &spar_core::analysis::Reference {
-                kind: item.kind,
-                level: item.level,
-                question: &item.question,
-                dimensions: item.kind.dimensions().to_vec(),
-                key_points: Vec::new(),
-                reference_answer: "",
-                scenario: None,
-            },
-        )
-        .dims
-        .iter()
-        .map(|d| (d.dimension, d.strong, d.weak))
-        .collect(),
         bank_match: asked.question.as_ref().map(|q| q.id.clone()),
         match_confidence: asked.confidence,
         flags: a.analysis.flags.clone(),
