@@ -78,6 +78,26 @@ fn bank_search_show_and_stats() {
     assert!(stderr(&o).contains("no-such-id"));
 }
 
+// regression: `spar bank list | head` panicked with "failed printing to stdout: Broken pipe".
+#[test]
+fn a_closed_pipe_ends_listing_commands_quietly() {
+    let env = Env::new();
+    for args in [&["bank", "list"][..], &["bank", "dimensions"], &["history"]] {
+        let mut child = env
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes: every write then fails with EPIPE.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn critique_is_scriptable_as_json() {
     let env = Env::new();

@@ -1,5 +1,6 @@
 //! `spar bank …`
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -65,29 +66,33 @@ impl FilterArgs {
     }
 }
 
+/// Output goes through a locked stdout and `?`, so a closed pipe (`spar bank list | head`)
+/// ends the command quietly instead of panicking inside `println!`.
 pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     match cmd {
         BankCmd::Validate => {
             let source = cli.bank_source();
             let files = source.files()?;
             let v = validate(&files);
             for w in &v.warnings {
-                println!("warning: {w}");
+                writeln!(out, "warning: {w}")?;
             }
             for e in &v.errors {
-                println!("error: {e}");
+                writeln!(out, "error: {e}")?;
             }
             if v.errors.is_empty() {
-                println!(
+                writeln!(
+                    out,
                     "ok: {} files, {} questions, {} loops, {} warning(s)",
                     v.files,
                     v.questions.len(),
                     v.loops.len(),
                     v.warnings.len()
-                );
+                )?;
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!("{} error(s) in {} files", v.errors.len(), v.files);
+                writeln!(out, "{} error(s) in {} files", v.errors.len(), v.files)?;
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -99,28 +104,29 @@ pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
             let bank = cli.load_bank()?;
             let hits = bank.search(query, &filters.filters(), *limit)?;
             if hits.is_empty() {
-                println!("no question matches");
+                writeln!(out, "no question matches")?;
             }
             for h in hits {
-                println!(
+                writeln!(
+                    out,
                     "{:>6.2}  {:<40} {}",
                     h.score, h.question.id, h.question.title
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
         BankCmd::Show { id } => {
             let bank = cli.load_bank()?;
-            print!("{}", render_question(bank.require(id)?));
+            write!(out, "{}", render_question(bank.require(id)?))?;
             Ok(ExitCode::SUCCESS)
         }
         BankCmd::Stats { json } => {
             let bank = cli.load_bank()?;
             let s = bank.stats();
             if *json {
-                println!("{}", serde_json::to_string(&s)?);
+                writeln!(out, "{}", serde_json::to_string(&s)?)?;
             } else {
-                println!("total: {}", s.total);
+                writeln!(out, "total: {}", s.total)?;
                 for (name, map) in [
                     ("kinds", &s.kinds),
                     ("levels", &s.levels),
@@ -128,7 +134,7 @@ pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
                     ("stacks", &s.stacks),
                 ] {
                     let row: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                    println!("{name:<8} {}", row.join(" · "));
+                    writeln!(out, "{name:<8} {}", row.join(" · "))?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -136,15 +142,15 @@ pub fn run(cli: &Cli, cmd: &BankCmd) -> anyhow::Result<ExitCode> {
         BankCmd::List { filters } => {
             let bank = cli.load_bank()?;
             for q in bank.filtered(&filters.filters()) {
-                println!("{:<40} {}", q.id, q.title);
+                writeln!(out, "{:<40} {}", q.id, q.title)?;
             }
             Ok(ExitCode::SUCCESS)
         }
         BankCmd::Dimensions => {
             for k in Kind::ALL {
-                println!("{} ({})", k.title(), k.id());
+                writeln!(out, "{} ({})", k.title(), k.id())?;
                 for d in k.dimensions() {
-                    println!("  {:<15} {}", d.id(), d.criterion());
+                    writeln!(out, "  {:<15} {}", d.id(), d.criterion())?;
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -474,9 +474,11 @@ pub fn critique(bank: Arc<Bank>, a: &CritiqueArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes through a locked stdout so `spar history | head` ends quietly (see `main`).
 pub fn history() -> anyhow::Result<ExitCode> {
     let store = Store::open_default();
     let (sessions, quarantined) = store.list()?;
+    let mut out = std::io::stdout().lock();
     for q in &quarantined {
         eprintln!(
             "note: {} could not be read ({}); moved to {}",
@@ -486,13 +488,14 @@ pub fn history() -> anyhow::Result<ExitCode> {
         );
     }
     if sessions.is_empty() {
-        println!("No sessions yet. Start one with `spar practice`.");
+        writeln!(out, "No sessions yet. Start one with `spar practice`.")?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        out,
         "{:<34} {:<28} {:>5} {:>7}  status",
         "SESSION", "TRACK", "ITEMS", "SCORE"
-    );
+    )?;
     for s in &sessions {
         let score = s
             .mean_score()
@@ -503,33 +506,39 @@ pub fn history() -> anyhow::Result<ExitCode> {
         } else {
             "unfinished"
         };
-        println!(
+        writeln!(
+            out,
             "{:<34} {:<28} {:>5} {:>7}  {status}",
             s.id,
             clip(&s.track.describe(), 28),
             s.items.len(),
             score
-        );
+        )?;
     }
     let stats = dimension_stats(&sessions, spar_coach::store::now_ms());
     let weak = weakest(&stats, 1, 5);
     if !weak.is_empty() {
-        println!("\nWeakest dimensions (recency-weighted share covered):");
+        writeln!(
+            out,
+            "\nWeakest dimensions (recency-weighted share covered):"
+        )?;
         for d in weak {
             let s = stats
                 .iter()
                 .find(|s| s.dimension == d)
                 .expect("stat exists");
-            println!(
+            writeln!(
+                out,
                 "  {:<22} {:>4.0}%  over {} attempts",
                 d.label(),
                 s.rate * 100.0,
                 s.attempts
-            );
+            )?;
         }
-        println!(
+        writeln!(
+            out,
             "\nPractise them: `spar practice --kind <kind>` picks questions that probe your weakest dimensions first."
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
