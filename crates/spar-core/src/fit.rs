@@ -286,7 +286,7 @@ pub fn fit_cutpoints(raw: &[f32], labels: &[u8]) -> [f32; 4] {
 
 /// The false-criticism rate the decision threshold aims at when fitted: under the 10% target
 /// with room to spare on unseen answers.
-pub const FALSE_CRITICISM_AIM: f64 = 0.06;
+pub const FALSE_CRITICISM_AIM: f64 = 0.05;
 
 /// Probabilities of the dimension model on answers it was not fitted on, for stacking.
 #[derive(Debug, Clone)]
