@@ -363,3 +363,54 @@ fn eval_without_a_model_writes_a_valid_report() {
         10
     );
 }
+
+/// Every number in `a` equals the one at the same place in `b` within `tol`; other values equal.
+fn assert_json_close(a: &serde_json::Value, b: &serde_json::Value, tol: f64, at: &str) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{at}: {x} vs {y}");
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: length");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_json_close(x, y, tol, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(x), keys(y), "{at}: keys");
+            for (k, v) in x {
+                assert_json_close(v, &y[k], tol, &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+/// The shipped deterministic calibration is what `spar eval fit` makes of the calibration split
+/// today: a change to the analyzers, the fit or the split that is not refitted fails here.
+#[test]
+fn the_shipped_calibration_is_refitted_from_the_calibration_split() {
+    let env = Env::new();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = env.dir.path().join("refit.json");
+    let o = env.run(&[
+        "eval",
+        "fit",
+        "--set",
+        &format!("{root}/eval/calibration.jsonl"),
+        "--no-model",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let shipped = read(std::path::Path::new(&format!(
+        "{root}/crates/spar-coach/data/calibration-deterministic.json"
+    )));
+    assert_json_close(&read(&out), &shipped, 1e-4, "calibration");
+}
