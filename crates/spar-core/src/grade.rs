@@ -17,7 +17,8 @@ pub struct ModelSignals {
     /// P(yes) of the checklist question "does the answer cover …?".
     pub llm_yes: Option<f32>,
     /// Highest cosine similarity between an answer sentence and the dimension's criterion or
-    /// key points (sentence embeddings).
+    /// key points (sentence embeddings). No engine fills it yet, so fitted weights on it are
+    /// zero; the slot keeps one feature layout across calibration files.
     pub similarity: Option<f32>,
 }
 
