@@ -3,6 +3,7 @@
 //! function of the answer and the question's reference material; the model-based signals are
 //! passed in by the engine ([`Extra`]) and combined in [`crate::grade`].
 
+pub mod disclaim;
 pub mod glossary;
 pub mod guard;
 pub mod lang;
@@ -145,12 +146,21 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
     let lang = lang::detect(&text.clean);
     let empty = guard::is_empty_answer(&text);
 
+    // What the candidate says they did not do is not evidence.
+    let disclaimed = disclaim::scopes(&text);
+    let evidence_spans = |p: &Pattern| -> Vec<Range<usize>> {
+        p.find_all(&text)
+            .into_iter()
+            .filter(|s| !disclaim::within(&disclaimed, s))
+            .collect()
+    };
+
     // Key points.
     let mut key_points = Vec::new();
     for (index, kp) in reference.key_points.iter().enumerate() {
         let mut best: Option<Range<usize>> = None;
         for alias in kp.aliases.iter().filter_map(|a| Pattern::new(a)) {
-            if let Some(span) = alias.find_all(&text).into_iter().next() {
+            if let Some(span) = evidence_spans(&alias).into_iter().next() {
                 best = Some(span);
                 break;
             }
@@ -172,7 +182,7 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
         let mut per_sentence = vec![0usize; sentences.len()];
         let mut strong = 0;
         for p in &cues.strong {
-            let spans = p.find_all(&text);
+            let spans = evidence_spans(p);
             if !spans.is_empty() {
                 strong += 1;
             }
@@ -185,7 +195,11 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
                 }
             }
         }
-        let weak = cues.weak.iter().filter(|p| p.is_match(&text)).count();
+        let weak = cues
+            .weak
+            .iter()
+            .filter(|p| !evidence_spans(p).is_empty())
+            .count();
         let mut kp_hits = 0;
         let mut kp_total = 0;
         for h in key_points.iter().filter(|h| h.dimension == d) {
@@ -489,6 +503,25 @@ mod tests {
             reference_answer: "",
             scenario: None,
         }
+    }
+
+    #[test]
+    fn what_the_candidate_says_they_skipped_is_not_evidence() {
+        let r = reference(Kind::Algorithm);
+        let cues = |answer: &str, d: Dimension| {
+            let a = analyze(answer, &r);
+            let s = a.dim(d).unwrap();
+            (s.strong + s.weak, s.evidence.is_some())
+        };
+        let skipped = "Use a stack and pop on each closing bracket. O(n) time. I didn't think about \
+                       edge cases and I wouldn't bother writing unit tests for this.";
+        let done = "Use a stack and pop on each closing bracket. O(n) time. Edge cases: an empty \
+                    string and a lone closing bracket; I'd write unit tests for both.";
+        for d in [Dimension::EdgeCases, Dimension::Testing] {
+            assert_eq!(cues(skipped, d), (0, false), "{d:?}");
+            assert!(cues(done, d).0 > 0 && cues(done, d).1, "{d:?}");
+        }
+        assert!(cues(skipped, Dimension::Complexity).1);
     }
 
     #[test]
