@@ -60,6 +60,13 @@ pub fn scopes(text: &Text) -> Vec<Range<usize>> {
                     .get(k + 1)
                     .is_some_and(|w| SUBJECTS.contains(w) || *w == "you"))
     };
+    // The first word from `j` on that is not a filler inside the clause.
+    let skip = |mut j: usize| {
+        while j < words.len() && FILLERS.contains(&words[j]) && !boundary(j) {
+            j += 1;
+        }
+        j
+    };
     let mut out: Vec<Range<usize>> = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -68,12 +75,6 @@ pub fn scopes(text: &Text) -> Vec<Range<usize>> {
             continue;
         }
         // subject, fillers, negation, fillers, verb — all in one clause.
-        let skip = |mut j: usize| {
-            while j < words.len() && FILLERS.contains(&words[j]) && !boundary(j) {
-                j += 1;
-            }
-            j
-        };
         let j = skip(i + 1);
         let Some(after) = (j < words.len() && !boundary(j))
             .then(|| negation_at(&words, j))
@@ -83,13 +84,11 @@ pub fn scopes(text: &Text) -> Vec<Range<usize>> {
             continue;
         };
         let v = skip(after);
-        // "We don't know whether the charge happened" is about the system, not the speaker.
-        let about_the_system =
-            v < words.len() && words[i] == "we" && (words[v] == "know" || words[v] == "sure");
         let is_verb = v < words.len()
             && !boundary(v)
             && VERBS.iter().any(|p| words[v].starts_with(p))
-            && !about_the_system;
+            // "We don't know whether the charge happened" is about the system, not the speaker.
+            && !(words[i] == "we" && matches!(words[v], "know" | "sure"));
         if !is_verb {
             i += 1;
             continue;

@@ -154,6 +154,13 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
             .filter(|s| !disclaim::within(&disclaimed, s))
             .collect()
     };
+    let has_evidence = |p: &Pattern| {
+        if disclaimed.is_empty() {
+            p.is_match(&text)
+        } else {
+            !evidence_spans(p).is_empty()
+        }
+    };
 
     // Key points.
     let mut key_points = Vec::new();
@@ -195,11 +202,7 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
                 }
             }
         }
-        let weak = cues
-            .weak
-            .iter()
-            .filter(|p| !evidence_spans(p).is_empty())
-            .count();
+        let weak = cues.weak.iter().filter(|p| has_evidence(p)).count();
         let mut kp_hits = 0;
         let mut kp_total = 0;
         for h in key_points.iter().filter(|h| h.dimension == d) {
