@@ -97,6 +97,9 @@ pub struct Analysis {
     pub first_person: f32,
     /// Share of the answer's content words that also occur in the question or reference.
     pub topic_overlap: f32,
+    /// Byte ranges of [`Analysis::text`] where the candidate says what they did not do
+    /// ([`disclaim::scopes`]); no cue inside them counts, structure signals included.
+    pub disclaimed: Vec<Range<usize>>,
 }
 
 impl Analysis {
@@ -224,7 +227,15 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
             .filter(|(_, n)| **n > 0)
             .max_by_key(|(i, n)| (**n, usize::MAX - i));
         let evidence = best.map(|(i, _)| sentences[i].clone());
-        let structure = structure(d, &text, &sentences, reference);
+        let structure = structure(
+            d,
+            &Scope {
+                text: &text,
+                sentences: &sentences,
+                disclaimed: &disclaimed,
+            },
+            reference,
+        );
         dims.push(DimSignals {
             dimension: d,
             strong: if empty { 0 } else { strong },
@@ -306,31 +317,43 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
         tools: tool_set.len(),
         first_person,
         topic_overlap,
+        disclaimed,
     }
 }
 
-/// The first sentence index carrying a strong cue of `d`.
-fn first_cue(d: Dimension, text: &Text, sentences: &[Range<usize>]) -> Option<usize> {
-    lexicon::cues(d)
-        .strong
-        .iter()
-        .filter_map(|p| {
-            p.find_all(text)
-                .first()
-                .and_then(|s| sentence_of(sentences, s.start))
-        })
-        .min()
+/// Where an answer's evidence can be read: its text, sentences and disclaimers.
+struct Scope<'a> {
+    text: &'a Text,
+    sentences: &'a [Range<usize>],
+    disclaimed: &'a [Range<usize>],
+}
+
+impl Scope<'_> {
+    /// The start of the first match of `p` outside the disclaimers.
+    fn first(&self, p: &Pattern) -> Option<usize> {
+        p.find_all(self.text)
+            .into_iter()
+            .find(|s| !disclaim::within(self.disclaimed, s))
+            .map(|s| s.start)
+    }
+
+    /// The first sentence index carrying a strong cue of `d`.
+    fn first_cue(&self, d: Dimension) -> Option<usize> {
+        lexicon::cues(d)
+            .strong
+            .iter()
+            .filter_map(|p| self.first(p).and_then(|s| sentence_of(self.sentences, s)))
+            .min()
+    }
 }
 
 /// Dimension-specific structure signals in [0, 1].
-fn structure(d: Dimension, text: &Text, sentences: &[Range<usize>], r: &Reference<'_>) -> f32 {
+fn structure(d: Dimension, at: &Scope<'_>, r: &Reference<'_>) -> f32 {
     use Dimension::*;
+    let (text, sentences) = (at.text, at.sentences);
     match d {
         // System design: requirements stated before the architecture.
-        Requirements => match (
-            first_cue(Requirements, text, sentences),
-            first_cue(Architecture, text, sentences),
-        ) {
+        Requirements => match (at.first_cue(Requirements), at.first_cue(Architecture)) {
             (Some(req), Some(arch)) if req <= arch => 1.0,
             (Some(_), None) => 0.7,
             (Some(_), Some(_)) => 0.3,
@@ -347,7 +370,7 @@ fn structure(d: Dimension, text: &Text, sentences: &[Range<usize>], r: &Referenc
                         .triggers
                         .iter()
                         .filter_map(|t| Pattern::new(t))
-                        .filter_map(|p| p.find_all(text).first().map(|s| s.start))
+                        .filter_map(|p| at.first(&p))
                         .min();
                     if let Some(pos) = first {
                         seen.push((pos, st.priority));
@@ -372,9 +395,9 @@ fn structure(d: Dimension, text: &Text, sentences: &[Range<usize>], r: &Referenc
                     }
                 }
             }
-            let mit = first_cue(Mitigation, text, sentences);
-            let rc = first_cue(RootCause, text, sentences);
-            let scope = first_cue(TriageOrder, text, sentences);
+            let mit = at.first_cue(Mitigation);
+            let rc = at.first_cue(RootCause);
+            let scope = at.first_cue(TriageOrder);
             if matches!((mit, rc), (Some(m), Some(c)) if m <= c)
                 || matches!((mit, rc), (Some(_), None))
             {
@@ -432,13 +455,20 @@ pub fn star_parts(text: &Text, sentences: &[Range<usize>]) -> Vec<Option<Dimensi
         .iter()
         .map(|s| {
             let sub = Text::new(&text.clean[s.clone()]);
+            // "I didn't reflect on it" is not a reflection sentence.
+            let disclaimed = disclaim::scopes(&sub);
+            let counts = |p: &Pattern| {
+                if disclaimed.is_empty() {
+                    p.is_match(&sub)
+                } else {
+                    p.find_all(&sub)
+                        .iter()
+                        .any(|m| !disclaim::within(&disclaimed, m))
+                }
+            };
             let mut best = (0usize, None);
             for d in parts {
-                let mut n = lexicon::cues(d)
-                    .strong
-                    .iter()
-                    .filter(|p| p.is_match(&sub))
-                    .count();
+                let mut n = lexicon::cues(d).strong.iter().filter(|p| counts(p)).count();
                 if d == Action && first_person_past(&sub) {
                     n += 1;
                 }
@@ -485,7 +515,15 @@ pub fn design_stages(analysis: &Analysis) -> Vec<Dimension> {
         FailureModes,
     ]
     .into_iter()
-    .filter_map(|d| first_cue(d, &analysis.text, &analysis.sentences).map(|i| (i, d)))
+    .filter_map(|d| {
+        Scope {
+            text: &analysis.text,
+            sentences: &analysis.sentences,
+            disclaimed: &analysis.disclaimed,
+        }
+        .first_cue(d)
+        .map(|i| (i, d))
+    })
     .collect();
     firsts.sort();
     firsts.into_iter().map(|(_, d)| d).collect()
@@ -582,6 +620,38 @@ mod tests {
             &r,
         );
         assert!(off.flags.off_topic);
+    }
+
+    #[test]
+    fn structure_signals_skip_disclaimers_too() {
+        use Dimension::*;
+        // A STAR sentence that only disclaims reflection does not read as reflection.
+        let t = Text::new(
+            "I profiled the service and added an index. I didn't really think about what I learned from it.",
+        );
+        let s = text::sentences(&t.clean);
+        assert_eq!(star_parts(&t, &s), vec![Some(Action), None]);
+        let t = Text::new("I profiled the service. In hindsight I learned to measure first.");
+        let s = text::sentences(&t.clean);
+        assert_eq!(star_parts(&t, &s), vec![Some(Action), Some(Reflection)]);
+
+        // Requirements the candidate says they skipped neither count as a stage nor as
+        // "requirements before architecture".
+        let r = reference(Kind::SystemDesign);
+        let skipped = analyze(
+            "A load balancer in front of app servers and Postgres. I didn't think about the \
+             requirements or how many users there are.",
+            &r,
+        );
+        assert!(!design_stages(&skipped).contains(&Requirements));
+        assert_eq!(skipped.dim(Requirements).unwrap().structure, 0.0);
+        let stated = analyze(
+            "Requirements first: 10M daily active users, read heavy. Then a load balancer in \
+             front of app servers and Postgres.",
+            &r,
+        );
+        assert_eq!(design_stages(&stated).first(), Some(&Requirements));
+        assert_eq!(stated.dim(Requirements).unwrap().structure, 1.0);
     }
 
     #[test]
