@@ -81,6 +81,27 @@ fn cross_fit(
     (folds, fold_of, oof)
 }
 
+/// Area under the ROC curve of `(score, positive)` pairs (ties count half); `None` without
+/// both classes.
+fn auc(pairs: impl Iterator<Item = (f32, bool)>) -> Option<f64> {
+    let (pos, neg): (Vec<_>, Vec<_>) = pairs.partition(|(_, positive)| *positive);
+    (!pos.is_empty() && !neg.is_empty()).then(|| {
+        let wins: f64 = pos
+            .iter()
+            .map(|(a, _)| {
+                neg.iter()
+                    .map(|(b, _)| match a.total_cmp(b) {
+                        std::cmp::Ordering::Greater => 1.0,
+                        std::cmp::Ordering::Equal => 0.5,
+                        std::cmp::Ordering::Less => 0.0,
+                    })
+                    .sum::<f64>()
+            })
+            .sum();
+        wins / (pos.len() * neg.len()) as f64
+    })
+}
+
 /// Below this AUC the model's yes/no checks are not used.
 pub const MIN_LLM_AUC: f64 = 0.6;
 
@@ -138,37 +159,10 @@ pub fn fit_calibration(
         .iter()
         .position(|n| *n == "llm_yes")
         .expect("feature exists");
-    let llm_auc = {
-        let pos: Vec<f32> = dim_data
-            .iter()
-            .filter(|e| e.covered && e.x[llm + 1] > 0.0)
-            .map(|e| e.x[llm])
-            .collect();
-        let neg: Vec<f32> = dim_data
-            .iter()
-            .filter(|e| !e.covered && e.x[llm + 1] > 0.0)
-            .map(|e| e.x[llm])
-            .collect();
-        (!pos.is_empty() && !neg.is_empty()).then(|| {
-            let wins: f64 = pos
-                .iter()
-                .map(|a| {
-                    neg.iter()
-                        .map(|b| {
-                            if a > b {
-                                1.0
-                            } else if a == b {
-                                0.5
-                            } else {
-                                0.0
-                            }
-                        })
-                        .sum::<f64>()
-                })
-                .sum();
-            wins / (pos.len() * neg.len()) as f64
-        })
-    };
+    let llm_auc = auc(dim_data
+        .iter()
+        .filter(|e| e.x[llm + 1] > 0.0)
+        .map(|e| (e.x[llm], e.covered)));
     // A model whose checks rank covered answers no better than missing ones adds noise and
     // seconds: fit without its signal, and the coach will not ask it.
     let informative = llm_auc.is_some_and(|a| a >= MIN_LLM_AUC);
@@ -347,11 +341,32 @@ pub fn fit_calibration(
         })
         .collect();
     let labels: Vec<u8> = score_data.iter().map(|s| s.score).collect();
+    // Out of fold: every item graded by the fold calibration that did not see it. This is
+    // what to expect on answers like these that the coach has never seen.
+    let oof_preds: Vec<u8> = score_data
+        .iter()
+        .enumerate()
+        .map(|(i, s)| grade(&s.analysis, &BTreeMap::new(), s.level, &folds[fold_of[i]]).score)
+        .collect();
+    let oof_exact = labels
+        .iter()
+        .zip(&oof_preds)
+        .filter(|(a, b)| a == b)
+        .count() as f64
+        / labels.len().max(1) as f64;
+    let oof_auc = auc(det_oof
+        .dims
+        .iter()
+        .zip(&dim_data)
+        .map(|(p, e)| (*p, e.covered)));
     let fit_report = serde_json::json!({
         "llm_yes_auc": llm_auc,
         "items": items.len(),
         "dimension_examples": dim_data.len(),
         "in_sample_qwk_deterministic_path": qwk(&labels, &preds, 5),
+        "cross_fitted_qwk_deterministic_path": qwk(&labels, &oof_preds, 5),
+        "cross_fitted_exact_deterministic_path": oof_exact,
+        "cross_fitted_dimension_auc": oof_auc,
         "pushback_targeting_rule_cross_fitted": rule_rate,
         "pushback_targeting_ranker_cv": ranked.0,
         "pushback_ranker_l2": ranked.1,
@@ -362,4 +377,20 @@ pub fn fit_calibration(
         pushback: priors,
         fit_report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::auc;
+
+    #[test]
+    fn auc_counts_pairs_and_halves_ties() {
+        // Positives 0.9, 0.5; negatives 0.5, 0.1: of 4 pairs, 3 won and 1 tied → 3.5 / 4.
+        let pairs = [(0.9, true), (0.5, true), (0.5, false), (0.1, false)];
+        assert_eq!(auc(pairs.into_iter()), Some(0.875));
+        // Perfectly reversed.
+        assert_eq!(auc([(0.1, true), (0.9, false)].into_iter()), Some(0.0));
+        // One class only.
+        assert_eq!(auc([(0.3, true)].into_iter()), None);
+    }
 }
