@@ -90,10 +90,14 @@ fn auc(pairs: impl Iterator<Item = (f32, bool)>) -> Option<f64> {
             .iter()
             .map(|(a, _)| {
                 neg.iter()
-                    .map(|(b, _)| match a.total_cmp(b) {
-                        std::cmp::Ordering::Greater => 1.0,
-                        std::cmp::Ordering::Equal => 0.5,
-                        std::cmp::Ordering::Less => 0.0,
+                    .map(|(b, _)| {
+                        if a > b {
+                            1.0
+                        } else if a == b {
+                            0.5
+                        } else {
+                            0.0
+                        }
                     })
                     .sum::<f64>()
             })

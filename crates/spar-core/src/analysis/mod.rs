@@ -151,26 +151,14 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
 
     // What the candidate says they did not do is not evidence.
     let disclaimed = disclaim::scopes(&text);
-    let evidence_spans = |p: &Pattern| -> Vec<Range<usize>> {
-        p.find_all(&text)
-            .into_iter()
-            .filter(|s| !disclaim::within(&disclaimed, s))
-            .collect()
-    };
-    let has_evidence = |p: &Pattern| {
-        if disclaimed.is_empty() {
-            p.is_match(&text)
-        } else {
-            !evidence_spans(p).is_empty()
-        }
-    };
+    let at = Scope::new(&text, &sentences, &disclaimed);
 
     // Key points.
     let mut key_points = Vec::new();
     for (index, kp) in reference.key_points.iter().enumerate() {
         let mut best: Option<Range<usize>> = None;
         for alias in kp.aliases.iter().filter_map(|a| Pattern::new(a)) {
-            if let Some(span) = evidence_spans(&alias).into_iter().next() {
+            if let Some(span) = at.spans(&alias).into_iter().next() {
                 best = Some(span);
                 break;
             }
@@ -192,7 +180,7 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
         let mut per_sentence = vec![0usize; sentences.len()];
         let mut strong = 0;
         for p in &cues.strong {
-            let spans = evidence_spans(p);
+            let spans = at.spans(p);
             if !spans.is_empty() {
                 strong += 1;
             }
@@ -205,7 +193,7 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
                 }
             }
         }
-        let weak = cues.weak.iter().filter(|p| has_evidence(p)).count();
+        let weak = cues.weak.iter().filter(|p| at.matches(p)).count();
         let mut kp_hits = 0;
         let mut kp_total = 0;
         for h in key_points.iter().filter(|h| h.dimension == d) {
@@ -227,15 +215,7 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
             .filter(|(_, n)| **n > 0)
             .max_by_key(|(i, n)| (**n, usize::MAX - i));
         let evidence = best.map(|(i, _)| sentences[i].clone());
-        let structure = structure(
-            d,
-            &Scope {
-                text: &text,
-                sentences: &sentences,
-                disclaimed: &disclaimed,
-            },
-            reference,
-        );
+        let structure = structure(d, &at, reference);
         dims.push(DimSignals {
             dimension: d,
             strong: if empty { 0 } else { strong },
@@ -321,14 +301,43 @@ pub fn analyze(answer: &str, reference: &Reference<'_>) -> Analysis {
     }
 }
 
-/// Where an answer's evidence can be read: its text, sentences and disclaimers.
+/// Where an answer's evidence can be read: its text, sentences and disclaimers. Every cue match
+/// goes through it, so no signal counts what the candidate says they did not do.
 struct Scope<'a> {
     text: &'a Text,
     sentences: &'a [Range<usize>],
     disclaimed: &'a [Range<usize>],
+    /// [`star_parts`], computed on first use and shared by the five STAR dimensions.
+    star: std::cell::OnceCell<Vec<Option<Dimension>>>,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    fn new(text: &'a Text, sentences: &'a [Range<usize>], disclaimed: &'a [Range<usize>]) -> Self {
+        Self {
+            text,
+            sentences,
+            disclaimed,
+            star: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Matches of `p` outside the disclaimers.
+    fn spans(&self, p: &Pattern) -> Vec<Range<usize>> {
+        p.find_all(self.text)
+            .into_iter()
+            .filter(|s| !disclaim::within(self.disclaimed, s))
+            .collect()
+    }
+
+    /// Whether `p` matches outside the disclaimers (one pass when there are none).
+    fn matches(&self, p: &Pattern) -> bool {
+        if self.disclaimed.is_empty() {
+            p.is_match(self.text)
+        } else {
+            !self.spans(p).is_empty()
+        }
+    }
+
     /// The start of the first match of `p` outside the disclaimers.
     fn first(&self, p: &Pattern) -> Option<usize> {
         p.find_all(self.text)
@@ -439,7 +448,7 @@ fn structure(d: Dimension, at: &Scope<'_>, r: &Reference<'_>) -> f32 {
             if sentences.is_empty() {
                 return 0.0;
             }
-            let parts = star_parts(text, sentences);
+            let parts = at.star.get_or_init(|| star_parts(text, sentences));
             parts.iter().filter(|p| **p == Some(d)).count() as f32 / sentences.len() as f32
         }
         _ => 0.0,
@@ -457,18 +466,14 @@ pub fn star_parts(text: &Text, sentences: &[Range<usize>]) -> Vec<Option<Dimensi
             let sub = Text::new(&text.clean[s.clone()]);
             // "I didn't reflect on it" is not a reflection sentence.
             let disclaimed = disclaim::scopes(&sub);
-            let counts = |p: &Pattern| {
-                if disclaimed.is_empty() {
-                    p.is_match(&sub)
-                } else {
-                    p.find_all(&sub)
-                        .iter()
-                        .any(|m| !disclaim::within(&disclaimed, m))
-                }
-            };
+            let at = Scope::new(&sub, &[], &disclaimed);
             let mut best = (0usize, None);
             for d in parts {
-                let mut n = lexicon::cues(d).strong.iter().filter(|p| counts(p)).count();
+                let mut n = lexicon::cues(d)
+                    .strong
+                    .iter()
+                    .filter(|p| at.matches(p))
+                    .count();
                 if d == Action && first_person_past(&sub) {
                     n += 1;
                 }
@@ -506,6 +511,7 @@ fn first_person_past(t: &Text) -> bool {
 /// Stages of a system design answer, in the order the answer reaches them.
 pub fn design_stages(analysis: &Analysis) -> Vec<Dimension> {
     use Dimension::*;
+    let at = Scope::new(&analysis.text, &analysis.sentences, &analysis.disclaimed);
     let mut firsts: Vec<(usize, Dimension)> = [
         Requirements,
         Estimation,
@@ -515,15 +521,7 @@ pub fn design_stages(analysis: &Analysis) -> Vec<Dimension> {
         FailureModes,
     ]
     .into_iter()
-    .filter_map(|d| {
-        Scope {
-            text: &analysis.text,
-            sentences: &analysis.sentences,
-            disclaimed: &analysis.disclaimed,
-        }
-        .first_cue(d)
-        .map(|i| (i, d))
-    })
+    .filter_map(|d| at.first_cue(d).map(|i| (i, d)))
     .collect();
     firsts.sort();
     firsts.into_iter().map(|(_, d)| d).collect()
