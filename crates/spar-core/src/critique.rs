@@ -355,19 +355,26 @@ fn summary_line(score: u8, level: Level, dims: &[DimensionFinding], flags: &Flag
     if flags.off_topic {
         return "The answer does not address the question. Restate what is being asked, then answer that.".into();
     }
-    let covered: Vec<&str> = dims
-        .iter()
-        .filter(|d| d.coverage == Coverage::Covered)
-        .map(|d| d.dimension.label())
-        .collect();
-    let missing: Vec<&str> = dims
-        .iter()
-        .filter(|d| d.coverage == Coverage::Missing)
-        .map(|d| d.dimension.label())
-        .collect();
+    let named = |c: Coverage| -> Vec<&str> {
+        dims.iter()
+            .filter(|d| d.coverage == c)
+            .map(|d| d.dimension.label())
+            .collect()
+    };
+    let (covered, partial, missing) = (
+        named(Coverage::Covered),
+        named(Coverage::Partial),
+        named(Coverage::Missing),
+    );
     let mut s = format!("Score {score}/5 at {} level. ", level.id());
     if !covered.is_empty() {
         s.push_str(&format!("Landed: {}. ", covered.join(", ").to_lowercase()));
+    }
+    if !partial.is_empty() {
+        s.push_str(&format!(
+            "Touched but not developed: {}. ",
+            partial.join(", ").to_lowercase()
+        ));
     }
     if !missing.is_empty() {
         s.push_str(&format!("Missing: {}.", missing.join(", ").to_lowercase()));
@@ -388,6 +395,28 @@ mod tests {
         assert!(quote_is_in("line one\n  line two", "one line two"));
         assert!(!quote_is_in("abc", "xyz"));
         assert!(!quote_is_in("abc", "  "));
+    }
+
+    #[test]
+    fn summary_names_every_dimension_once() {
+        let finding = |dimension, coverage| DimensionFinding {
+            dimension,
+            coverage,
+            confidence: 0.5,
+            evidence: None,
+            note: String::new(),
+        };
+        let dims = [
+            finding(Dimension::Requirements, Coverage::Missing),
+            finding(Dimension::Architecture, Coverage::Partial),
+            finding(Dimension::DataModel, Coverage::Covered),
+        ];
+        let s = summary_line(2, Level::Senior, &dims, &Flags::default());
+        assert_eq!(
+            s,
+            "Score 2/5 at senior level. Landed: data model. Touched but not developed: \
+             architecture. Missing: requirements."
+        );
     }
 
     #[test]
