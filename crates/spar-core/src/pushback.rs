@@ -5,6 +5,9 @@
 //! partial evidence (cues, key points), how often interviewers of this kind push on it, and,
 //! when nothing looks missing, which dimension they go deeper on. It is fitted on cross-fitted
 //! probabilities, so it learns how far to trust the grader on answers it has not seen.
+//! One of its features reads the whole pool: the [`Labeller`]'s expected chance that a dimension
+//! is among those an interviewer would probe, which falls when more important gaps are likely
+//! too (an interviewer names the most important gaps first, and only one to three of them).
 //!
 //! Without one, a hand rule: among the dimensions the answer lacks, the one an interviewer of
 //! this kind most often pushes on, weighted by how sure the grader is that it is missing
@@ -30,7 +33,7 @@ pub struct Candidate {
 }
 
 /// Number of shared ranking features.
-pub const RANK_FEATURES: usize = 9;
+pub const RANK_FEATURES: usize = 10;
 
 /// Names of the shared ranking features, in order.
 pub const RANK_FEATURE_NAMES: [&str; RANK_FEATURES] = [
@@ -43,7 +46,144 @@ pub const RANK_FEATURE_NAMES: [&str; RANK_FEATURES] = [
     "key_point_share",
     "cue_sentence_share",
     "design_stage_if_missing",
+    "ln_expected_hit",
 ];
+
+/// Cap on the number of more important gaps the [`Labeller`] tells apart.
+const PICK_AHEAD: usize = 4;
+/// Cap on the number of gaps in all the [`Labeller`] tells apart.
+const PICK_GAPS: usize = 5;
+
+/// How interviewers choose what to probe, learned from labels alone (no grader involved):
+/// among the gaps of an answer they take the ones that matter most for the kind, one to three
+/// of them; when nothing is missing, they go deeper where the kind usually goes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Labeller {
+    /// How often a gap of this dimension is among those probed: the order of importance.
+    pub priority: BTreeMap<Kind, BTreeMap<Dimension, f32>>,
+    /// `pick[h][m - 1]`: how often a gap is probed when `h` more important gaps sit beside it
+    /// (capped at 4) among `m` gaps in all (capped at 5).
+    pub pick: Vec<Vec<f32>>,
+    /// Where interviewers of a kind go deeper when nothing is missing (shares summing to 1).
+    pub depth: BTreeMap<Kind, BTreeMap<Dimension, f32>>,
+}
+
+impl Labeller {
+    /// Counts labelled choices: each example's missing set and the dimensions it probes.
+    pub fn fit(examples: &[RankExample]) -> Self {
+        let mut seen: BTreeMap<(Kind, Dimension), (f32, f32)> = BTreeMap::new();
+        let mut deeper: BTreeMap<Kind, (f32, BTreeMap<Dimension, f32>)> = BTreeMap::new();
+        for e in examples {
+            if e.missing.is_empty() {
+                let slot = deeper.entry(e.kind).or_default();
+                slot.0 += 1.0;
+                for d in &e.targets {
+                    *slot.1.entry(*d).or_default() += 1.0 / e.targets.len() as f32;
+                }
+                continue;
+            }
+            for d in &e.missing {
+                let s = seen.entry((e.kind, *d)).or_default();
+                s.1 += 1.0;
+                if e.targets.contains(d) {
+                    s.0 += 1.0;
+                }
+            }
+        }
+        let mut l = Labeller::default();
+        for ((k, d), (hit, n)) in seen {
+            l.priority
+                .entry(k)
+                .or_default()
+                .insert(d, (hit + 1.0) / (n + 2.0));
+        }
+        let mut counts = vec![vec![(0f32, 0f32); PICK_GAPS]; PICK_AHEAD + 1];
+        for e in examples.iter().filter(|e| !e.missing.is_empty()) {
+            for d in &e.missing {
+                let h = l.ahead(e.kind, *d, &e.missing);
+                let c = &mut counts[h.min(PICK_AHEAD)][e.missing.len().min(PICK_GAPS) - 1];
+                c.1 += 1.0;
+                if e.targets.contains(d) {
+                    c.0 += 1.0;
+                }
+            }
+        }
+        l.pick = counts
+            .iter()
+            .map(|row| row.iter().map(|(hit, n)| (hit + 0.5) / (n + 1.0)).collect())
+            .collect();
+        l.depth = deeper
+            .into_iter()
+            .map(|(k, (n, m))| (k, m.into_iter().map(|(d, v)| (d, v / n)).collect()))
+            .collect();
+        l
+    }
+
+    fn priority(&self, kind: Kind, d: Dimension) -> f32 {
+        self.priority
+            .get(&kind)
+            .and_then(|m| m.get(&d))
+            .copied()
+            .unwrap_or(0.5)
+    }
+
+    /// How many of `gaps` (other than `d`) matter more than `d`.
+    fn ahead(&self, kind: Kind, d: Dimension, gaps: &[Dimension]) -> usize {
+        let own = self.priority(kind, d);
+        gaps.iter()
+            .filter(|g| **g != d && self.priority(kind, **g) > own)
+            .count()
+    }
+
+    /// For each candidate, the chance that it is among the dimensions probed, treating each as
+    /// missing with probability `1 − p` independently: a sum over every possible missing set.
+    pub fn expected_hits(&self, kind: Kind, pool: &[Candidate]) -> Vec<f32> {
+        let n = pool.len().min(16);
+        let q: Vec<f64> = pool[..n]
+            .iter()
+            .map(|c| (1.0 - c.p as f64).clamp(0.0, 1.0))
+            .collect();
+        let dims: Vec<Dimension> = pool[..n].iter().map(|c| c.dimension).collect();
+        let mut hits = vec![0f64; pool.len()];
+        let mut gaps = Vec::with_capacity(n);
+        for mask in 0u32..(1 << n) {
+            let mut weight = 1.0;
+            gaps.clear();
+            for (i, qi) in q.iter().enumerate() {
+                if mask >> i & 1 == 1 {
+                    weight *= qi;
+                    gaps.push(dims[i]);
+                } else {
+                    weight *= 1.0 - qi;
+                }
+            }
+            if weight == 0.0 {
+                continue;
+            }
+            if gaps.is_empty() {
+                for (i, d) in dims.iter().enumerate() {
+                    let share = self
+                        .depth
+                        .get(&kind)
+                        .and_then(|m| m.get(d))
+                        .copied()
+                        .unwrap_or(0.0);
+                    hits[i] += weight * share as f64;
+                }
+                continue;
+            }
+            let m = gaps.len().min(PICK_GAPS) - 1;
+            for (i, d) in dims.iter().enumerate() {
+                if mask >> i & 1 == 1 {
+                    let h = self.ahead(kind, *d, &gaps).min(PICK_AHEAD);
+                    let p = self.pick.get(h).and_then(|r| r.get(m)).copied();
+                    hits[i] += weight * p.unwrap_or(0.0) as f64;
+                }
+            }
+        }
+        hits.into_iter().map(|h| h as f32).collect()
+    }
+}
 
 /// A fitted conditional-logit ranker over candidate dimensions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -56,10 +196,20 @@ pub struct Ranker {
     pub depth: BTreeMap<Kind, BTreeMap<Dimension, f32>>,
     /// L2 penalty it was fitted with.
     pub l2: f32,
+    /// The model of how interviewers choose, behind the `ln_expected_hit` feature. Files
+    /// without one score that feature 0 (and their fewer weights leave it unread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labeller: Option<Labeller>,
 }
 
-/// The shared features of one candidate.
-pub fn rank_features(kind: Kind, c: &Candidate, threshold: f32) -> [f32; RANK_FEATURES] {
+/// The shared features of one candidate, where `hit` is its [`Labeller::expected_hits`] (or
+/// `None` without a labeller).
+pub fn rank_features(
+    kind: Kind,
+    c: &Candidate,
+    threshold: f32,
+    hit: Option<f32>,
+) -> [f32; RANK_FEATURES] {
     let missing = if c.p < threshold { 1.0 } else { 0.0 };
     let gap = (1.0 - c.p).clamp(0.0, 1.0);
     let stage = if kind == Kind::SystemDesign {
@@ -77,13 +227,35 @@ pub fn rank_features(kind: Kind, c: &Candidate, threshold: f32) -> [f32; RANK_FE
         c.x[2],
         c.x[4],
         stage,
+        hit.map(|h| h.max(1e-4).ln()).unwrap_or(0.0),
     ]
 }
 
 impl Ranker {
-    /// The score of `c` among candidates where `nothing_missing` says whether any looks missing.
-    pub fn score(&self, kind: Kind, c: &Candidate, threshold: f32, nothing_missing: bool) -> f32 {
-        let f = rank_features(kind, c, threshold);
+    /// The score of each candidate in `pool`.
+    pub fn scores(&self, kind: Kind, pool: &[Candidate], threshold: f32) -> Vec<f32> {
+        let nothing_missing = pool.iter().all(|c| c.p >= threshold);
+        let hits = self.labeller.as_ref().map(|l| l.expected_hits(kind, pool));
+        pool.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let hit = hits.as_ref().map(|h| h[i]);
+                self.score(kind, c, threshold, nothing_missing, hit)
+            })
+            .collect()
+    }
+
+    /// The score of `c` among candidates where `nothing_missing` says whether any looks missing
+    /// and `hit` is its expected hit.
+    fn score(
+        &self,
+        kind: Kind,
+        c: &Candidate,
+        threshold: f32,
+        nothing_missing: bool,
+        hit: Option<f32>,
+    ) -> f32 {
+        let f = rank_features(kind, c, threshold, hit);
         let shared: f32 = self.shared.iter().zip(f).map(|(w, x)| w * x).sum();
         let table = |t: &BTreeMap<Kind, BTreeMap<Dimension, f32>>| {
             t.get(&kind)
@@ -109,12 +281,20 @@ pub struct RankExample {
     pub threshold: f32,
     /// The dimensions a good follow-up probes (any of them is right).
     pub targets: Vec<Dimension>,
+    /// The dimensions labelled missing.
+    pub missing: Vec<Dimension>,
 }
 
 /// Fits a [`Ranker`] by maximising the log-probability that the softmax choice lands in the
 /// target set, with an L2 penalty `l2` on every weight (plain gradient descent with per-weight
-/// step sizes; the problem is convex, so the result does not depend on the start).
-pub fn fit_ranker(examples: &[RankExample], l2: f32, iters: usize) -> Ranker {
+/// step sizes; the problem is convex, so the result does not depend on the start). With
+/// `labeller`, the expected-hit feature is on.
+pub fn fit_ranker(
+    examples: &[RankExample],
+    l2: f32,
+    iters: usize,
+    labeller: Option<Labeller>,
+) -> Ranker {
     // Parameter layout: shared features, then one base and one depth weight per (kind, dim).
     let mut slots: Vec<(Kind, Dimension)> = examples
         .iter()
@@ -143,12 +323,16 @@ pub fn fit_ranker(examples: &[RankExample], l2: f32, iters: usize) -> Ranker {
         })
         .map(|e| {
             let nothing_missing = e.candidates.iter().all(|c| c.p >= e.threshold);
+            let hits = labeller
+                .as_ref()
+                .map(|l| l.expected_hits(e.kind, &e.candidates));
             e.candidates
                 .iter()
-                .map(|c| {
+                .enumerate()
+                .map(|(i, c)| {
                     let s = slot(e.kind, c.dimension);
                     Row {
-                        f: rank_features(e.kind, c, e.threshold),
+                        f: rank_features(e.kind, c, e.threshold, hits.as_ref().map(|h| h[i])),
                         base: RANK_FEATURES + s,
                         depth: nothing_missing.then_some(RANK_FEATURES + slots.len() + s),
                         target: e.targets.contains(&c.dimension),
@@ -203,6 +387,7 @@ pub fn fit_ranker(examples: &[RankExample], l2: f32, iters: usize) -> Ranker {
     let mut r = Ranker {
         shared: w[..RANK_FEATURES].iter().map(|v| *v as f32).collect(),
         l2,
+        labeller,
         ..Ranker::default()
     };
     for (s, (k, d)) in slots.iter().enumerate() {
@@ -340,14 +525,13 @@ pub fn choose(
     priors: &PushbackPriors,
 ) -> Dimension {
     if let Some(r) = &priors.ranker {
-        let nothing_missing = pool.iter().all(|c| c.p >= threshold);
+        let scores = r.scores(kind, pool, threshold);
         return pool
             .iter()
-            .max_by(|a, b| {
-                r.score(kind, a, threshold, nothing_missing)
-                    .total_cmp(&r.score(kind, b, threshold, nothing_missing))
-            })
+            .zip(&scores)
+            .max_by(|a, b| a.1.total_cmp(b.1))
             .expect("non-empty pool")
+            .0
             .dimension;
     }
     if nothing_said {
@@ -454,10 +638,11 @@ mod tests {
                     candidates: c,
                     threshold: 0.5,
                     targets: vec![weakest],
+                    missing: vec![weakest],
                 }
             })
             .collect();
-        let r = fit_ranker(&examples, 0.01, 500);
+        let r = fit_ranker(&examples, 0.01, 500, None);
         assert!(r.shared[2] > 0.0 || r.shared[1] > 0.0, "{:?}", r.shared);
         let priors = PushbackPriors {
             ranker: Some(r),
@@ -481,9 +666,10 @@ mod tests {
                 candidates: pool(kind, |d| 0.1 + 0.02 * ((d as usize + i) % 7) as f32),
                 threshold: 0.5,
                 targets: vec![Testing],
+                missing: kind.dimensions().to_vec(),
             })
             .collect();
-        let r = fit_ranker(&examples, 0.01, 500);
+        let r = fit_ranker(&examples, 0.01, 500, None);
         let priors = PushbackPriors {
             ranker: Some(r),
             ..PushbackPriors::default()
@@ -492,11 +678,141 @@ mod tests {
         assert_eq!(choose(kind, &c, 0.5, false, &priors), Testing);
     }
 
+    fn labelled(missing: &[Dimension], targets: &[Dimension]) -> RankExample {
+        RankExample {
+            kind: Kind::Microservices,
+            candidates: Vec::new(),
+            threshold: 0.5,
+            targets: targets.to_vec(),
+            missing: missing.to_vec(),
+        }
+    }
+
+    /// Counts and expected hits worked by hand.
+    #[test]
+    fn labeller_counts_and_expected_hits() {
+        use Dimension::*;
+        let l = Labeller::fit(&[
+            labelled(&[Consistency, Tradeoffs], &[Consistency]),
+            labelled(&[Consistency], &[Consistency]),
+            labelled(&[Tradeoffs], &[Tradeoffs]),
+            labelled(&[], &[Observability]),
+        ]);
+        let kind = Kind::Microservices;
+        // Consistency probed 2 of 2 times it was missing, Tradeoffs 1 of 2: (hit+1)/(n+2).
+        assert_eq!(l.priority[&kind][&Consistency], 0.75);
+        assert_eq!(l.priority[&kind][&Tradeoffs], 0.5);
+        // Alone (h 0, m 1): 2 of 2 → 2.5/3. First of two: 1 of 1 → 0.75. Second of two: 0 of 1.
+        assert!((l.pick[0][0] - 2.5 / 3.0).abs() < 1e-6);
+        assert_eq!(l.pick[0][1], 0.75);
+        assert_eq!(l.pick[1][1], 0.25);
+        assert_eq!(l.pick[3][4], 0.5);
+        assert_eq!(l.depth[&kind][&Observability], 1.0);
+
+        let cand = |dimension, p| Candidate {
+            dimension,
+            p,
+            x: [0.0; DIM_FEATURES],
+        };
+        // Tradeoffs surely missing, Consistency a coin flip, Observability surely covered:
+        // {T} (½): T alone 2.5/3. {C, T} (½): C first 0.75, T second 0.25.
+        let pool = [
+            cand(Consistency, 0.5),
+            cand(Tradeoffs, 0.0),
+            cand(Observability, 1.0),
+        ];
+        let h = l.expected_hits(kind, &pool);
+        assert!((h[0] - 0.375).abs() < 1e-6, "{h:?}");
+        assert!((h[1] - (0.5 * 2.5 / 3.0 + 0.125)).abs() < 1e-6, "{h:?}");
+        assert_eq!(h[2], 0.0);
+        // Nothing missing: where interviewers go deeper.
+        let covered = [cand(Consistency, 1.0), cand(Observability, 1.0)];
+        assert_eq!(l.expected_hits(kind, &covered), vec![0.0, 1.0]);
+    }
+
+    /// Labels that take the most important gap: with the labeller's feature the ranker picks
+    /// the sure gap that matters most, not the one the grader is surest about.
+    #[test]
+    fn ranker_uses_the_labeller() {
+        use Dimension::*;
+        let kind = Kind::Microservices;
+        let order = [
+            Consistency,
+            Resilience,
+            Observability,
+            Tradeoffs,
+            Experience,
+        ];
+        let examples: Vec<RankExample> = (0..80)
+            .map(|i| {
+                // Two gaps; the more important one is the target.
+                let a = order[i % 4];
+                let b = order[i % 4 + 1 + (i / 4) % (4 - i % 4)];
+                let c = pool(kind, |d| {
+                    if d == a {
+                        0.2
+                    } else if d == b {
+                        0.05
+                    } else {
+                        0.9
+                    }
+                });
+                RankExample {
+                    kind,
+                    candidates: c,
+                    threshold: 0.5,
+                    targets: vec![a],
+                    missing: vec![a, b],
+                }
+            })
+            .collect();
+        let l = Labeller::fit(&examples);
+        let r = fit_ranker(&examples, 0.01, 500, Some(l));
+        assert!(r.shared[9] > 0.0, "{:?}", r.shared);
+        let priors = PushbackPriors {
+            ranker: Some(r),
+            ..PushbackPriors::default()
+        };
+        let c = pool(kind, |d| match d {
+            Resilience => 0.25,
+            Experience => 0.02,
+            _ => 0.95,
+        });
+        assert_eq!(choose(kind, &c, 0.5, false, &priors), Resilience);
+    }
+
+    /// A ranker saved before the expected-hit feature (nine weights, no labeller) still scores.
+    #[test]
+    fn ranker_without_a_labeller_still_chooses() {
+        use Dimension::*;
+        let mut shared = vec![0.0; RANK_FEATURES - 1];
+        shared[1] = 1.0;
+        let priors = PushbackPriors {
+            ranker: Some(Ranker {
+                shared,
+                ..Ranker::default()
+            }),
+            ..PushbackPriors::default()
+        };
+        let c = pool(
+            Kind::Microservices,
+            |d| if d == Experience { 0.1 } else { 0.8 },
+        );
+        assert_eq!(
+            choose(Kind::Microservices, &c, 0.5, false, &priors),
+            Experience
+        );
+    }
+
     #[test]
     fn ranker_round_trips_through_json() {
         let priors = PushbackPriors {
             ranker: Some(Ranker {
                 shared: vec![0.5; RANK_FEATURES],
+                labeller: Some(Labeller::fit(&[labelled(
+                    &[Dimension::Consistency],
+                    &[Dimension::Consistency],
+                )])),
                 ..Ranker::default()
             }),
             ..PushbackPriors::default()

@@ -8,7 +8,7 @@ use spar_core::fit::{
 };
 use spar_core::grade::{Calibration, DIM_FEATURES, Verdict, dim_features, grade};
 use spar_core::metrics::qwk;
-use spar_core::pushback::{Candidate, RankExample, choose, fit_ranker};
+use spar_core::pushback::{Candidate, Labeller, RankExample, choose, fit_ranker};
 use spar_core::taxonomy::{Dimension, Kind};
 
 use crate::Result;
@@ -16,6 +16,8 @@ use crate::item::EvalItem;
 
 /// Folds for cross-fitting and cross-validation.
 const FOLDS: usize = 5;
+/// Partitions the ranker's penalty is cross-validated over.
+const CV_REPEATS: usize = 3;
 /// Gradient steps for the pushback ranker.
 const RANK_ITERS: usize = 1500;
 
@@ -266,6 +268,7 @@ pub fn fit_calibration(
                     .collect(),
                 threshold,
                 targets: item.labels.pushback.clone(),
+                missing: item.labels.missing.clone(),
             };
             (
                 example,
@@ -304,28 +307,35 @@ pub fn fit_calibration(
         }
     }
     priors.sharpness = best.1;
-    // The ranker's penalty by 5-fold cross-validation over the examples; it replaces the rule
-    // only if it targets better out of fold.
+    // The ranker's penalty by 5-fold cross-validation over the examples, repeated over
+    // `CV_REPEATS` different partitions (one partition's verdict between penalties is mostly
+    // noise); it replaces the rule only if it targets better out of fold.
     let cv = |l2: f32| {
         let mut hits = 0.0;
-        for k in 0..FOLDS {
+        for (rep, k) in (0..CV_REPEATS).flat_map(|r| (0..FOLDS).map(move |k| (r, k))) {
+            let fold = |i: usize| (i + i / FOLDS * rep) % FOLDS;
             let train: Vec<RankExample> = examples
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| i % FOLDS != k)
+                .filter(|(i, _)| fold(*i) != k)
                 .map(|(_, e)| e.clone())
                 .collect();
-            let test: Vec<usize> = all.iter().copied().filter(|i| i % FOLDS == k).collect();
+            let test: Vec<usize> = all.iter().copied().filter(|i| fold(*i) == k).collect();
             let p = PushbackPriors {
-                ranker: Some(fit_ranker(&train, l2, RANK_ITERS)),
+                ranker: Some(fit_ranker(
+                    &train,
+                    l2,
+                    RANK_ITERS,
+                    Some(Labeller::fit(&train)),
+                )),
                 ..priors.clone()
             };
             hits += rate(&p, &test) * test.len() as f64;
         }
-        hits / all.len().max(1) as f64
+        hits / (CV_REPEATS * all.len()).max(1) as f64
     };
     let mut ranked = (-1.0f64, 0.1f32);
-    for l2 in [0.03f32, 0.1, 0.3, 1.0] {
+    for l2 in [0.03f32, 0.1, 0.3, 1.0, 3.0] {
         let r = cv(l2);
         if r > ranked.0 + 1e-9 {
             ranked = (r, l2);
@@ -333,7 +343,12 @@ pub fn fit_calibration(
     }
     let rule_rate = best.0;
     if ranked.0 > rule_rate {
-        priors.ranker = Some(fit_ranker(&examples, ranked.1, RANK_ITERS));
+        priors.ranker = Some(fit_ranker(
+            &examples,
+            ranked.1,
+            RANK_ITERS,
+            Some(Labeller::fit(&examples)),
+        ));
     }
 
     // In-sample agreement, for the record.
