@@ -71,32 +71,22 @@ pub struct Labeller {
 impl Labeller {
     /// Counts labelled choices: each example's missing set and the dimensions it probes.
     pub fn fit(examples: &[RankExample]) -> Self {
-        let mut seen: BTreeMap<(Kind, Dimension), (f32, f32)> = BTreeMap::new();
         let mut deeper: BTreeMap<Kind, (f32, BTreeMap<Dimension, f32>)> = BTreeMap::new();
-        for e in examples {
-            if e.missing.is_empty() {
-                let slot = deeper.entry(e.kind).or_default();
-                slot.0 += 1.0;
-                for d in &e.targets {
-                    *slot.1.entry(*d).or_default() += 1.0 / e.targets.len() as f32;
-                }
-                continue;
-            }
-            for d in &e.missing {
-                let s = seen.entry((e.kind, *d)).or_default();
-                s.1 += 1.0;
-                if e.targets.contains(d) {
-                    s.0 += 1.0;
-                }
+        for e in examples.iter().filter(|e| e.missing.is_empty()) {
+            let slot = deeper.entry(e.kind).or_default();
+            slot.0 += 1.0;
+            for d in &e.targets {
+                *slot.1.entry(*d).or_default() += 1.0 / e.targets.len() as f32;
             }
         }
-        let mut l = Labeller::default();
-        for ((k, d), (hit, n)) in seen {
-            l.priority
-                .entry(k)
-                .or_default()
-                .insert(d, (hit + 1.0) / (n + 2.0));
-        }
+        let mut l = Labeller {
+            priority: probe_rates(
+                examples
+                    .iter()
+                    .map(|e| (e.kind, &e.missing[..], &e.targets[..])),
+            ),
+            ..Labeller::default()
+        };
         let mut counts = vec![vec![(0f32, 0f32); PICK_GAPS]; PICK_AHEAD + 1];
         for e in examples.iter().filter(|e| !e.missing.is_empty()) {
             for d in &e.missing {
@@ -138,51 +128,77 @@ impl Labeller {
     /// For each candidate, the chance that it is among the dimensions probed, treating each as
     /// missing with probability `1 − p` independently: a sum over every possible missing set.
     pub fn expected_hits(&self, kind: Kind, pool: &[Candidate]) -> Vec<f32> {
-        let n = pool.len().min(16);
-        let q: Vec<f64> = pool[..n]
+        let len = pool.len();
+        let n = len.min(16);
+        let pool = &pool[..n];
+        let q: Vec<f64> = pool
             .iter()
             .map(|c| (1.0 - c.p as f64).clamp(0.0, 1.0))
             .collect();
-        let dims: Vec<Dimension> = pool[..n].iter().map(|c| c.dimension).collect();
-        let mut hits = vec![0f64; pool.len()];
-        let mut gaps = Vec::with_capacity(n);
+        // Looked up once per pool, not once per missing set.
+        let priority: Vec<f32> = pool
+            .iter()
+            .map(|c| self.priority(kind, c.dimension))
+            .collect();
+        let deeper = self.depth.get(&kind);
+        let mut hits = vec![0f64; n];
         for mask in 0u32..(1 << n) {
-            let mut weight = 1.0;
-            gaps.clear();
-            for (i, qi) in q.iter().enumerate() {
-                if mask >> i & 1 == 1 {
-                    weight *= qi;
-                    gaps.push(dims[i]);
-                } else {
-                    weight *= 1.0 - qi;
-                }
-            }
+            let missing = |i: usize| mask >> i & 1 == 1;
+            let weight: f64 = q
+                .iter()
+                .enumerate()
+                .map(|(i, qi)| if missing(i) { *qi } else { 1.0 - qi })
+                .product();
             if weight == 0.0 {
                 continue;
             }
-            if gaps.is_empty() {
-                for (i, d) in dims.iter().enumerate() {
-                    let share = self
-                        .depth
-                        .get(&kind)
-                        .and_then(|m| m.get(d))
-                        .copied()
-                        .unwrap_or(0.0);
-                    hits[i] += weight * share as f64;
+            if mask == 0 {
+                for (h, c) in hits.iter_mut().zip(pool) {
+                    let share = deeper.and_then(|m| m.get(&c.dimension)).copied();
+                    *h += weight * share.unwrap_or(0.0) as f64;
                 }
                 continue;
             }
-            let m = gaps.len().min(PICK_GAPS) - 1;
-            for (i, d) in dims.iter().enumerate() {
-                if mask >> i & 1 == 1 {
-                    let h = self.ahead(kind, *d, &gaps).min(PICK_AHEAD);
-                    let p = self.pick.get(h).and_then(|r| r.get(m)).copied();
-                    hits[i] += weight * p.unwrap_or(0.0) as f64;
-                }
+            let m = (mask.count_ones() as usize).min(PICK_GAPS) - 1;
+            for i in (0..n).filter(|i| missing(*i)) {
+                let ahead = (0..n)
+                    .filter(|j| *j != i && missing(*j) && priority[*j] > priority[i])
+                    .count();
+                let p = self.pick.get(ahead.min(PICK_AHEAD)).and_then(|r| r.get(m));
+                hits[i] += weight * p.copied().unwrap_or(0.0) as f64;
             }
         }
-        hits.into_iter().map(|h| h as f32).collect()
+        let mut hits: Vec<f32> = hits.into_iter().map(|h| h as f32).collect();
+        hits.resize(len, 0.0);
+        hits
     }
+}
+
+/// How often a labelled gap of each dimension is among the dimensions probed, per kind, from
+/// `(kind, missing, probed)` triples, smoothed as `(hits + 1) / (gaps + 2)`.
+pub fn probe_rates<'a>(
+    labelled: impl IntoIterator<Item = (Kind, &'a [Dimension], &'a [Dimension])>,
+) -> BTreeMap<Kind, BTreeMap<Dimension, f32>> {
+    let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
+    for (kind, missing, probed) in labelled {
+        for d in missing {
+            let e = counts.entry(kind).or_default().entry(*d).or_default();
+            e.1 += 1.0;
+            if probed.contains(d) {
+                e.0 += 1.0;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(k, m)| {
+            let rates = m
+                .into_iter()
+                .map(|(d, (hit, n))| (d, (hit + 1.0) / (n + 2.0)))
+                .collect();
+            (k, rates)
+        })
+        .collect()
 }
 
 /// A fitted conditional-logit ranker over candidate dimensions.

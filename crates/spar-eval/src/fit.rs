@@ -8,8 +8,7 @@ use spar_core::fit::{
 };
 use spar_core::grade::{Calibration, DIM_FEATURES, Verdict, dim_features, grade};
 use spar_core::metrics::qwk;
-use spar_core::pushback::{Candidate, Labeller, RankExample, choose, fit_ranker};
-use spar_core::taxonomy::{Dimension, Kind};
+use spar_core::pushback::{Candidate, Labeller, RankExample, choose, fit_ranker, probe_rates};
 
 use crate::Result;
 use crate::item::EvalItem;
@@ -202,31 +201,11 @@ pub fn fit_calibration(
     let cal = fit(&dim_data, &score_data, &signals_used, &note, Some(oof));
 
     // Pushback priors: how often a missing dimension is among those labelled for the follow-up.
-    let mut counts: BTreeMap<Kind, BTreeMap<Dimension, (f32, f32)>> = BTreeMap::new();
-    for item in items {
-        for d in &item.labels.missing {
-            let e = counts
-                .entry(item.kind)
-                .or_default()
-                .entry(*d)
-                .or_insert((0.0, 0.0));
-            e.1 += 1.0;
-            if item.labels.pushback.contains(d) {
-                e.0 += 1.0;
-            }
-        }
-    }
-    let weights = counts
-        .into_iter()
-        .map(|(k, m)| {
-            (
-                k,
-                m.into_iter()
-                    .map(|(d, (hit, n))| (d, (hit + 1.0) / (n + 2.0)))
-                    .collect(),
-            )
-        })
-        .collect();
+    let weights = probe_rates(
+        items
+            .iter()
+            .map(|i| (i.kind, &i.labels.missing[..], &i.labels.pushback[..])),
+    );
     // The hand rule's exponent and the ranker are chosen on cross-fitted probabilities of the
     // deterministic grade (what targeting reads at run time), against the deterministic
     // calibration's threshold.
