@@ -779,14 +779,33 @@ fn tidy_question(s: &str) -> String {
 }
 
 /// A follow-up the interviewer can ask: one question of sensible length, addressed to the
-/// candidate (a small model sometimes asks its own question in the first person instead).
+/// candidate. A small model sometimes asks its own question in the first person, talks about
+/// "the candidate" as if someone else were listening, or turns the follow-up into a quiz
+/// ("Which of the following ...").
 fn is_usable_question(s: &str) -> bool {
     let words = s.split_whitespace().count();
     let lower = format!(" {} ", s.to_lowercase());
     let first_person = [" i ", " i'm ", " i'd ", " i've "]
         .iter()
         .any(|w| lower.contains(w));
-    s.ends_with('?') && (4..=45).contains(&words) && !first_person && !is_refusal(&lower)
+    let third_person = [" the candidate", " the interviewee"]
+        .iter()
+        .any(|w| lower.contains(w));
+    let quiz = [
+        "which of the following",
+        "which of these",
+        " a) ",
+        " (a) ",
+        "true or false",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    s.ends_with('?')
+        && (4..=45).contains(&words)
+        && !first_person
+        && !third_person
+        && !quiz
+        && !is_refusal(&lower)
 }
 
 fn is_refusal(lower: &str) -> bool {
@@ -1016,6 +1035,16 @@ mod guard_tests {
             "I'm sorry, but I can't assist with that?"
         ));
         assert!(!is_usable_question("Why?"));
+        // Observed from a 0.5B model on dev answers.
+        assert!(!is_usable_question(
+            "What trade-off did the candidate reject there?"
+        ));
+        assert!(!is_usable_question(
+            "Which of the following is a quickselect algorithm?"
+        ));
+        assert!(is_usable_question(
+            "Which of your two caches goes stale first when the price changes?"
+        ));
     }
 
     #[test]
